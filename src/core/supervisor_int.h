@@ -1,0 +1,66 @@
+#ifndef MAILD_SUPERVISOR_INT_H
+#define MAILD_SUPERVISOR_INT_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <time.h>
+#include <uv.h>
+
+#include "config.h"
+#include "ipc_link.h"
+#include "ipc_msg.h"
+#include "worker.h"
+
+struct supervisor;
+
+struct supervised {
+	struct supervisor *sup;
+	enum role role;
+	uv_process_t *process; /* NULL while not running */
+	pid_t pid;
+	struct ipc_link *link;
+	char user[64];
+	time_t started;
+	uint64_t started_ms; /* uv_now: monotonic */
+	unsigned restarts;   /* exits we did not ask for */
+	unsigned streak;     /* quick crashes in a row, for the back-off */
+	bool stop_requested; /* we sent SIGTERM: the exit is expected */
+	bool restart_after_stop;
+	bool ping_outstanding;
+	enum ipc_worker_state state;
+	uv_timer_t restart_timer;
+	int listen_fds[WORKER_LISTEN_MAX];
+	size_t listen_count;
+};
+
+struct supervisor {
+	uv_loop_t *loop;
+	struct config *config;
+	char config_path[PATH_MAX];
+	bool foreground;
+	bool stopping;
+	struct supervised workers[ROLE_COUNT];
+	uv_signal_t sig_hup, sig_term, sig_int;
+	uv_timer_t health_timer, shutdown_timer;
+	int pid_fd;
+	char pid_path[PATH_MAX];
+	char admin_path[PATH_MAX];
+	int admin_fd;
+};
+
+/* supervisor_workers.c */
+void supervisor_workers_init(struct supervisor *s);
+void supervisor_start_worker(struct supervised *w);
+void supervisor_restart_worker(struct supervised *w);
+void supervisor_stop_workers(struct supervisor *s, int signum);
+bool supervisor_workers_gone(const struct supervisor *s);
+void supervisor_health_check(struct supervisor *s);
+/* supervisor.c */
+void supervisor_on_worker_msg(struct supervised *w, const struct ipc_frame *frame, int fd);
+void supervisor_all_exited(struct supervisor *s);
+/* supervisor_setup.c */
+int supervisor_prepare_dirs(const struct config *config);
+int supervisor_prepare_db(const struct config *config);
+int supervisor_open_admin(struct supervisor *s);
+
+#endif

@@ -1,0 +1,1 @@
+#define MAILD_VERSION "0.1.0"
