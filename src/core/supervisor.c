@@ -22,8 +22,19 @@ static void supervisor_apply_log_level(const struct config *config)
 	log_set_level((enum log_level)log_level_from_name(config_str(config, "log.level")));
 }
 
-/* Reload the config; fills errors_r and keeps the old one when the new one is invalid. */
-static int supervisor_reload(struct supervisor *s, struct config_errors *errors_r)
+static void supervisor_restart_roles(struct supervisor *s, uint32_t roles)
+{
+	for (int r = 0; r < ROLE_COUNT; r++) {
+		if ((roles & ROLE_BIT(r)) != 0)
+			supervisor_restart_worker(&s->workers[r]);
+	}
+}
+
+/* Reload the config; fills errors_r and keeps the old one when the new one is invalid.
+   *restart_r: the roles whose settings changed, for the caller to restart once it has
+   answered whoever asked (the admin worker may be one of them). */
+static int supervisor_reload(struct supervisor *s, struct config_errors *errors_r,
+			     uint32_t *restart_r)
 {
 	struct config *next = NULL;
 	bool own_changed = false;
@@ -48,13 +59,12 @@ static int supervisor_reload(struct supervisor *s, struct config_errors *errors_
 	s->config = next;
 	supervisor_apply_log_level(s->config);
 	for (int r = 0; r < ROLE_COUNT; r++) {
-		if ((roles & ROLE_BIT(r)) == 0)
-			continue;
-		supervisor_restart_worker(&s->workers[r]);
-		snprintf(restarted + strlen(restarted), sizeof(restarted) - strlen(restarted), " %s",
-			 role_name(r));
+		if ((roles & ROLE_BIT(r)) != 0)
+			snprintf(restarted + strlen(restarted), sizeof(restarted) - strlen(restarted),
+				 " %s", role_name(r));
 	}
-	log_info("configuration reloaded; workers restarted:%s", roles != 0 ? restarted : " none");
+	log_info("configuration reloaded; restarting workers:%s", roles != 0 ? restarted : " none");
+	*restart_r = roles;
 	return 0;
 }
 
@@ -82,8 +92,9 @@ static void supervisor_reply_reload(struct supervisor *s, struct ipc_link *link,
 				    const struct ipc_frame *frame)
 {
 	struct config_errors errors = { 0 };
+	uint32_t restart = 0;
 	struct ipc_wbuf b;
-	int ret = supervisor_reload(s, &errors);
+	int ret = supervisor_reload(s, &errors, &restart);
 	size_t n = errors.count < 100 ? errors.count : 100;
 
 	ipc_wbuf_init(&b);
@@ -94,6 +105,7 @@ static void supervisor_reply_reload(struct supervisor *s, struct ipc_link *link,
 	worker_reply(link, frame, &b, -1);
 	ipc_wbuf_free(&b);
 	config_errors_clear(&errors);
+	supervisor_restart_roles(s, restart);
 }
 
 void supervisor_on_worker_msg(struct supervised *w, const struct ipc_frame *frame, int fd)
@@ -171,8 +183,10 @@ static void supervisor_on_signal(uv_signal_t *handle, int signum)
 	struct config_errors errors = { 0 };
 
 	if (signum == SIGHUP) {
-		if (!s->stopping)
-			supervisor_reload(s, &errors);
+		uint32_t restart = 0;
+
+		if (!s->stopping && supervisor_reload(s, &errors, &restart) == 0)
+			supervisor_restart_roles(s, restart);
 		config_errors_clear(&errors);
 		return;
 	}

@@ -15,6 +15,9 @@
    processes with their link and health ping. */
 static const struct role_ops role_ops_empty;
 
+/* A role's stop hook gets this long to finish what is in flight. */
+#define WORKER_STOP_TIMEOUT_MS 5000
+
 static const struct {
 	const char *user_key;
 	const char *log_service;
@@ -141,15 +144,26 @@ static void worker_on_super_close(struct ipc_link *link, bool malformed, const c
 	exit(0);
 }
 
+static void worker_on_stop_timeout(uv_timer_t *timer)
+{
+	(void)timer;
+	log_warning("still busy after %d s of SIGTERM; exiting", WORKER_STOP_TIMEOUT_MS / 1000);
+	exit(0);
+}
+
 static void worker_on_sigterm(uv_signal_t *handle, int signum)
 {
+	static uv_timer_t stop_timer;
 	struct worker *w = handle->data;
 	const struct role_ops *ops = role_table[w->role].ops;
 
 	(void)signum;
-	if (ops->stop != NULL)
-		ops->stop(w);
-	exit(0);
+	if (ops->stop == NULL)
+		exit(0);
+	uv_signal_stop(handle);
+	uv_timer_init(w->loop, &stop_timer);
+	uv_timer_start(&stop_timer, worker_on_stop_timeout, WORKER_STOP_TIMEOUT_MS, 0);
+	ops->stop(w);
 }
 
 gid_t worker_accounts_db_gid(const struct config *config)

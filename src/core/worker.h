@@ -36,7 +36,8 @@ struct role_ops {
 	   supervisor (from = -1). fd is -1 or owned by the callee. */
 	void (*on_message)(struct worker *w, int from, struct ipc_link *link,
 			   const struct ipc_frame *frame, int fd);
-	/* SIGTERM: stop accepting and finish; the worker exits when the loop has nothing left. */
+	/* SIGTERM: stop accepting, finish what is in flight, then exit(0) (after 5 s the worker
+	   exits anyway). Without it the worker exits at once. */
 	void (*stop)(struct worker *w);
 };
 

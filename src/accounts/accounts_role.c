@@ -1,0 +1,261 @@
+/* The accounts role: read-only access to accounts.db; answers password checks, recipient
+   resolution and quota look-ups for smtp, imap and admin. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../core/ipc_msg.h"
+#include "../core/log.h"
+#include "../core/paths.h"
+#include "../core/strutil.h"
+#include "../core/worker.h"
+#include "../store/maildir_path.h"
+#include "accounts_db.h"
+#include "address.h"
+#include "password.h"
+#include "resolve.h"
+
+struct accounts_state {
+	struct accounts_db *db;
+	struct resolve_config resolve;
+	char postmaster[520];
+	const char *mail_root;
+};
+
+/* One password check, carried to the thread pool and back. */
+struct verify_job {
+	uv_work_t work;
+	struct worker *w;
+	struct ipc_link *link;
+	uint16_t type;
+	uint32_t id;
+	bool known;
+	char stored[PASSWORD_HASH_MAX];
+	char password[1024];
+	char address[520];
+	char service[32];
+	char ip[64];
+	int result;
+	bool needs_rehash;
+	char new_hash[PASSWORD_HASH_MAX];
+};
+
+static struct accounts_state *accounts_state(struct worker *w)
+{
+	return w->state;
+}
+
+static void accounts_verify_work(uv_work_t *work)
+{
+	struct verify_job *job = work->data;
+	const char *error = NULL;
+
+	if (!job->known) {
+		/* Same work and same answer as a wrong password: no user enumeration by timing. */
+		password_verify_dummy(job->password);
+		job->result = 0;
+		return;
+	}
+	job->result = password_verify(job->stored, job->password, &job->needs_rehash, &error);
+	if (job->result == 1 && job->needs_rehash &&
+	    password_hash(job->password, job->new_hash, sizeof(job->new_hash), &error) < 0)
+		job->needs_rehash = false;
+	if (job->result < 0)
+		log_error("%s: stored password hash unusable: %s", log_esc(job->address), error);
+}
+
+static void accounts_send_rehash(struct worker *w, const struct verify_job *job)
+{
+	struct ipc_wbuf b;
+
+	if (!ipc_link_is_open(w->peers[ROLE_ADMIN]))
+		return;
+	ipc_wbuf_init(&b);
+	ipc_put_str(&b, job->address);
+	ipc_put_str(&b, job->new_hash);
+	ipc_link_request(w->peers[ROLE_ADMIN], IPC_ADMIN_REHASH, &b, -1, NULL, NULL);
+	ipc_wbuf_free(&b);
+}
+
+static void accounts_verify_done(uv_work_t *work, int status)
+{
+	struct verify_job *job = work->data;
+	struct ipc_wbuf b;
+	uint8_t result = job->result == 1 ? IPC_VERIFY_OK : IPC_VERIFY_FAIL;
+
+	if (status != 0 || job->result < 0)
+		result = job->result < 0 ? IPC_VERIFY_FAIL : IPC_VERIFY_TEMPFAIL;
+	if (result == IPC_VERIFY_OK && job->needs_rehash)
+		accounts_send_rehash(job->w, job);
+	log_debug("%s: password check for %s from %s: %s", job->service, log_esc(job->address),
+		  job->ip, result == IPC_VERIFY_OK ? "ok" : "failed");
+	ipc_wbuf_init(&b);
+	ipc_put_u8(&b, result);
+	ipc_put_str(&b, result == IPC_VERIFY_OK ? job->address : "");
+	/* The asker may have gone (restart): then the link is closed and this is a no-op. */
+	if (ipc_link_is_open(job->link))
+		ipc_link_send(job->link, (uint16_t)(job->type | IPC_REPLY), job->id, &b, -1);
+	ipc_wbuf_free(&b);
+	explicit_bzero(job, sizeof(*job));
+	free(job);
+}
+
+static void accounts_lookup_for_verify(struct accounts_state *st, struct verify_job *job,
+				       const char *user)
+{
+	struct address addr;
+	struct adb_account acct;
+	const char *error;
+
+	if (address_parse_mailbox(user, false, &addr, &error) < 0 ||
+	    accounts_db_account_get(st->db, addr.local, addr.domain, &acct) != ADB_OK ||
+	    !acct.active) {
+		job->known = false;
+		(void)str_copy(job->address, sizeof(job->address), user);
+		return;
+	}
+	job->known = true;
+	(void)str_copy(job->stored, sizeof(job->stored), acct.password_hash);
+	(void)str_printf(job->address, sizeof(job->address), "%s@%s", acct.localpart, acct.domain);
+	explicit_bzero(&acct, sizeof(acct));
+}
+
+static void accounts_on_verify(struct worker *w, struct ipc_link *link,
+			       const struct ipc_frame *frame)
+{
+	struct verify_job *job = calloc(1, sizeof(*job));
+	char user[520];
+	struct ipc_rbuf r;
+
+	if (job == NULL)
+		fatal("out of memory");
+	ipc_rbuf_init(&r, frame->payload, frame->len);
+	ipc_get_str(&r, user, sizeof(user));
+	ipc_get_str(&r, job->password, sizeof(job->password));
+	ipc_get_str(&r, job->service, sizeof(job->service));
+	ipc_get_str(&r, job->ip, sizeof(job->ip));
+	if (ipc_rbuf_end(&r) < 0) {
+		/* Over-long user or password: an ordinary failed login, not a broken peer. */
+		memset(job->password, 0, sizeof(job->password));
+		(void)str_copy(user, sizeof(user), "");
+	}
+	job->w = w;
+	job->link = link;
+	job->type = frame->type;
+	job->id = frame->id;
+	job->work.data = job;
+	accounts_lookup_for_verify(accounts_state(w), job, user);
+	if (uv_queue_work(w->loop, &job->work, accounts_verify_work, accounts_verify_done) != 0)
+		fatal("uv_queue_work failed");
+}
+
+static void accounts_on_resolve(struct worker *w, struct ipc_link *link,
+				const struct ipc_frame *frame)
+{
+	struct accounts_state *st = accounts_state(w);
+	struct resolve_result res = { 0 };
+	char address[1024];
+	struct ipc_rbuf r;
+	struct ipc_wbuf b;
+
+	ipc_rbuf_init(&r, frame->payload, frame->len);
+	ipc_get_str(&r, address, sizeof(address));
+	if (ipc_rbuf_end(&r) < 0)
+		res.status = RESOLVE_UNKNOWN_USER;
+	else if (resolve_recipient(st->db, &st->resolve, address, &res) < 0)
+		res.status = RESOLVE_TEMPFAIL;
+	ipc_wbuf_init(&b);
+	ipc_put_u8(&b, (uint8_t)res.status);
+	ipc_put_str(&b, res.fail_text);
+	ipc_put_u32(&b, (uint32_t)res.count);
+	for (size_t i = 0; i < res.count; i++) {
+		ipc_put_bool(&b, res.targets[i].local);
+		ipc_put_i64(&b, res.targets[i].account_id);
+		ipc_put_str(&b, res.targets[i].address);
+	}
+	worker_reply(link, frame, &b, -1);
+	ipc_wbuf_free(&b);
+	resolve_result_clear(&res);
+}
+
+static void accounts_on_quota(struct worker *w, struct ipc_link *link,
+			      const struct ipc_frame *frame)
+{
+	struct accounts_state *st = accounts_state(w);
+	char address[1024], maildir[PATH_MAX] = "";
+	struct adb_account acct;
+	struct address addr;
+	const char *error;
+	struct ipc_rbuf r;
+	struct ipc_wbuf b;
+	bool found = false;
+
+	ipc_rbuf_init(&r, frame->payload, frame->len);
+	ipc_get_str(&r, address, sizeof(address));
+	if (ipc_rbuf_end(&r) == 0 && address_parse_mailbox(address, false, &addr, &error) == 0 &&
+	    accounts_db_account_get(st->db, addr.local, addr.domain, &acct) == ADB_OK)
+		found = maildir_path(st->mail_root, acct.domain, acct.localpart, maildir,
+				     sizeof(maildir)) == 0;
+	ipc_wbuf_init(&b);
+	ipc_put_u8(&b, found);
+	ipc_put_u64(&b, found ? acct.quota_bytes : 0);
+	ipc_put_str(&b, maildir);
+	worker_reply(link, frame, &b, -1);
+	ipc_wbuf_free(&b);
+}
+
+static void accounts_on_message(struct worker *w, int from, struct ipc_link *link,
+				const struct ipc_frame *frame, int fd)
+{
+	if (fd >= 0)
+		close(fd);
+	if (from < 0)
+		return;
+	switch (frame->type) {
+	case IPC_ACCT_VERIFY:
+		accounts_on_verify(w, link, frame);
+		break;
+	case IPC_ACCT_RESOLVE:
+		accounts_on_resolve(w, link, frame);
+		break;
+	case IPC_ACCT_QUOTA:
+		accounts_on_quota(w, link, frame);
+		break;
+	default:
+		log_warning("unexpected message type %u from %s", frame->type, role_name(from));
+	}
+}
+
+static int accounts_start(struct worker *w, const char **error_r)
+{
+	static struct accounts_state st;
+	static char path[PATH_MAX];
+	const char *delim = config_str(w->config, "accounts.recipient_delimiter");
+	char *error = NULL;
+
+	if (paths_accounts_db(w->config, path, sizeof(path)) < 0) {
+		*error_r = "state_dir too long";
+		return -1;
+	}
+	if (accounts_db_open(path, ACCOUNTS_DB_READONLY, &st.db, &error) < 0) {
+		log_error("%s", error != NULL ? error : "cannot open accounts.db");
+		free(error);
+		*error_r = "cannot open the accounts database";
+		return -1;
+	}
+	(void)str_copy(st.postmaster, sizeof(st.postmaster),
+		       config_str(w->config, "accounts.postmaster"));
+	st.resolve.delimiter = delim[0];
+	st.resolve.max_depth = (unsigned)config_uint(w->config, "accounts.alias_max_depth");
+	st.resolve.max_targets = 1000;
+	st.resolve.postmaster = st.postmaster;
+	st.mail_root = config_str(w->config, "mail_root");
+	w->state = &st;
+	return 0;
+}
+
+const struct role_ops accounts_role_ops = {
+	.start = accounts_start,
+	.on_message = accounts_on_message,
+};
