@@ -62,6 +62,8 @@ void admin_user_remove(struct admin_call *call);
 void admin_alias_add(struct admin_call *call);
 void admin_alias_list(struct admin_call *call);
 void admin_alias_remove(struct admin_call *call);
+void admin_auth_test(struct admin_call *call);
+void admin_address_resolve(struct admin_call *call);
 void admin_status(struct admin_call *call);
 void admin_reload(struct admin_call *call);
 

@@ -27,6 +27,8 @@ const struct admin_cmd_spec admin_cmd_specs[ADMIN_CMD_COUNT] = {
 			      { S("address"), { "targets", ADMIN_ARG_STRINGS, true } } },
 	[ADMIN_ALIAS_LIST] = { "alias.list", false, NULL, { S_OPT("domain") } },
 	[ADMIN_ALIAS_REMOVE] = { "alias.remove", true, "address", { S("address"), S_OPT("target") } },
+	[ADMIN_AUTH_TEST] = { "auth.test", false, NULL, { S("address"), S("password") } },
+	[ADMIN_ADDRESS_RESOLVE] = { "address.resolve", false, NULL, { S("address") } },
 	[ADMIN_STATUS] = { "status", false, NULL, { { 0 } } },
 	[ADMIN_RELOAD] = { "reload", true, NULL, { { 0 } } },
 };

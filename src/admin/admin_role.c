@@ -43,6 +43,7 @@ static admin_handler *const admin_handlers[ADMIN_CMD_COUNT] = {
 	[ADMIN_USER_ENABLE] = admin_user_enable,   [ADMIN_USER_REMOVE] = admin_user_remove,
 	[ADMIN_ALIAS_ADD] = admin_alias_add,	   [ADMIN_ALIAS_LIST] = admin_alias_list,
 	[ADMIN_ALIAS_REMOVE] = admin_alias_remove, [ADMIN_STATUS] = admin_status,
+	[ADMIN_AUTH_TEST] = admin_auth_test,	   [ADMIN_ADDRESS_RESOLVE] = admin_address_resolve,
 	[ADMIN_RELOAD] = admin_reload,
 };
 

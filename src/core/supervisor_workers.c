@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,9 +89,13 @@ static void supervisor_worker_user(struct supervised *w)
 	const char *user = config_str(w->sup->config, worker_user_key(w->role));
 
 	if (geteuid() != 0) {
-		const char *me = getenv("USER");
+		struct passwd pw, *res = NULL;
+		char buf[1024];
 
-		snprintf(w->user, sizeof(w->user), "%s", me != NULL ? me : "(invoking user)");
+		if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &res) == 0 && res != NULL)
+			snprintf(w->user, sizeof(w->user), "%s", pw.pw_name);
+		else
+			snprintf(w->user, sizeof(w->user), "%ld", (long)geteuid());
 	} else {
 		snprintf(w->user, sizeof(w->user), "%s", user);
 	}

@@ -1,0 +1,208 @@
+"""Integration fixtures: a real maild, started as root in a temporary directory."""
+import json
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+TOP = pathlib.Path(__file__).resolve().parents[2]
+MAILD_BIN = pathlib.Path(os.environ.get("MAILD_BIN", TOP / "build" / "maild"))
+MAILCTL_BIN = MAILD_BIN.parent / "mailctl"
+
+ROLES = ["accounts", "smtp", "filter", "delivery", "queue", "imap", "admin"]
+ROLE_USER = {"accounts": "maild", "smtp": "maild", "filter": "maild", "queue": "maild",
+             "delivery": "vmail", "imap": "vmail", "admin": "vmail"}
+
+
+def make_cert(directory):
+    tls = directory / "tls"
+    tls.mkdir(exist_ok=True)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "30",
+                    "-subj", "/CN=localhost", "-keyout", str(tls / "key.pem"),
+                    "-out", str(tls / "cert.pem")],
+                   check=True, capture_output=True)
+    os.chmod(tls / "key.pem", 0o600)
+
+
+class Maild:
+    """One maild instance: its directory, config, process and log."""
+
+    def __init__(self, directory, extra_config=""):
+        self.dir = pathlib.Path(directory)
+        self.config = self.dir / "maild.conf"
+        self.log_path = self.dir / "maild.log"
+        self.admin_sock = self.dir / "admin.sock"
+        self.pid_file = self.dir / "maild.pid"
+        self.proc = None
+        self.write_config(extra_config)
+
+    def base_config(self):
+        d = self.dir
+        return "\n".join([
+            "hostname = maild.test",
+            "log.level = debug",
+            f"state_dir = {d}/state",
+            f"run_dir = {d}",
+            f"mail_root = {d}/mail",
+            f"pid_file = {d}/maild.pid",
+            f"admin.socket = {d}/admin.sock",
+            "admin.group = maild-admin",
+            f"tls.cert_file = {d}/tls/cert.pem",
+            f"tls.key_file = {d}/tls/key.pem",
+            "supervisor.health_interval = 1s",
+            "",
+        ])
+
+    def write_config(self, extra=""):
+        self.config.write_text(self.base_config() + extra)
+
+    def start(self, wait=True, user=None):
+        log = open(self.log_path, "ab")
+        cmd = [str(MAILD_BIN), "--config", str(self.config), "--foreground"]
+        if user:
+            cmd = ["runuser", "-u", user, "--"] + cmd
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log)
+        log.close()
+        if wait:
+            self.wait_ready()
+        return self.proc
+
+    def wait_ready(self, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"maild exited with {self.proc.returncode}:\n{self.log()}")
+            if self.admin_sock.exists():
+                try:
+                    st = self.status()
+                    if all(w["pid"] > 0 for w in st["workers"]):
+                        return st
+                except (OSError, ValueError, KeyError):
+                    pass
+            time.sleep(0.05)
+        raise AssertionError(f"maild not ready after {timeout}s:\n{self.log()}")
+
+    def stop(self, timeout=15):
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+
+    def log(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def wait_log(self, text, timeout=5):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log():
+                return True
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} not in log:\n{self.log()}")
+
+    # --- admin socket, raw -------------------------------------------------------------
+    def request(self, obj_or_bytes, timeout=10):
+        data = obj_or_bytes if isinstance(obj_or_bytes, bytes) else \
+            (json.dumps(obj_or_bytes) + "\n").encode()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(str(self.admin_sock))
+            s.sendall(data)
+            buf = b""
+            while not buf.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+        return json.loads(buf)
+
+    def status(self):
+        reply = self.request({"cmd": "status"})
+        assert reply["ok"], reply
+        return reply["result"]
+
+    def worker_pids(self):
+        return {w["role"]: w["pid"] for w in self.status()["workers"]}
+
+    # --- mailctl -----------------------------------------------------------------------
+    def ctl(self, *args, input=None, check=None, json_out=False):
+        cmd = [str(MAILCTL_BIN), "--config", str(self.config)]
+        if json_out:
+            cmd.append("--json")
+        cmd += list(args)
+        r = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=30)
+        if check is not None:
+            assert r.returncode == check, \
+                f"mailctl {' '.join(args)}: exit {r.returncode}, expected {check}\n" \
+                f"stdout: {r.stdout}\nstderr: {r.stderr}"
+        return r
+
+    def ctl_json(self, *args, input=None):
+        r = self.ctl(*args, input=input, check=0, json_out=True)
+        return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def cert_dir():
+    d = pathlib.Path(tempfile.mkdtemp(prefix="maild-cert-"))
+    make_cert(d)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def tmpdir_world(cert_dir):
+    """A temp dir the unprivileged workers can traverse (mkdtemp makes it 0700)."""
+    d = pathlib.Path(tempfile.mkdtemp(prefix="maild-it-"))
+    os.chmod(d, 0o755)
+    shutil.copytree(cert_dir / "tls", d / "tls")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def maild_instance(tmpdir_world):
+    """A configured but not yet started maild."""
+    m = Maild(tmpdir_world)
+    yield m
+    m.stop()
+
+
+@pytest.fixture
+def maild(maild_instance):
+    """A running maild."""
+    maild_instance.start()
+    return maild_instance
+
+
+def proc_status(pid):
+    fields = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+    return fields
+
+
+def wait_until(predicate, timeout=5, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
