@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ipc_sock.h"
 #include "log.h"
 #include "supervisor_int.h"
 
@@ -49,7 +50,7 @@ static void supervisor_link_pair(struct supervised *a, struct supervised *b)
 	struct ipc_wbuf msg;
 	int sv[2];
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+	if (ipc_sock_pair(sv) < 0) {
 		log_error("socketpair for %s-%s: %s", role_name(a->role), role_name(b->role),
 			  strerror(errno));
 		return;
@@ -161,7 +162,7 @@ void supervisor_start_worker(struct supervised *w)
 
 	if (s->stopping || w->process != NULL)
 		return;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+	if (ipc_sock_pair(sv) < 0) {
 		log_error("socketpair: %s", strerror(errno));
 		supervisor_schedule_restart(w, 1000);
 		return;
