@@ -222,6 +222,7 @@ int admin_db_code(int adb_result)
 	case ADB_BUSY:
 		return ADMIN_EX_TEMPFAIL;
 	case ADB_IN_USE:
+	case ADB_INVALID:
 		return ADMIN_EX_DATAERR;
 	default:
 		return ADMIN_EX_SOFTWARE;

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "paths.h"
 #include "privdrop.h"
+#include "strutil.h"
 #include "supervisor_int.h"
 
 struct dir_spec {
@@ -27,7 +28,10 @@ static int supervisor_make_dir(const struct dir_spec *d)
 	char tmp[PATH_MAX];
 	bool root = geteuid() == 0;
 
-	snprintf(tmp, sizeof(tmp), "%s", d->path);
+	if (str_copy(tmp, sizeof(tmp), d->path) < 0) {
+		errno = ENAMETOOLONG;
+		goto fail;
+	}
 	for (char *p = tmp + 1; *p != '\0'; p++) {
 		if (*p != '/')
 			continue;
@@ -62,9 +66,9 @@ int supervisor_prepare_dirs(const struct config *config)
 		return -1;
 	}
 	dirs[n++] = (struct dir_spec){ .mode = 0755 };
-	snprintf(dirs[n - 1].path, PATH_MAX, "%s", config_str(config, "run_dir"));
+	(void)str_copy(dirs[n - 1].path, PATH_MAX, config_str(config, "run_dir"));
 	dirs[n++] = (struct dir_spec){ .mode = 0755 };
-	snprintf(dirs[n - 1].path, PATH_MAX, "%s", config_str(config, "state_dir"));
+	(void)str_copy(dirs[n - 1].path, PATH_MAX, config_str(config, "state_dir"));
 	/* accounts.db is written by admin (mailbox user) and read by accounts (service user):
 	   the directory's group is the service user's, setgid so the WAL files inherit it. */
 	dirs[n++] = (struct dir_spec){ .mode = 02770, .uid = mailbox.uid, .gid = service.gid };
@@ -72,8 +76,12 @@ int supervisor_prepare_dirs(const struct config *config)
 	dirs[n++] = (struct dir_spec){ .mode = 0700, .uid = mailbox.uid, .gid = mailbox.gid };
 	paths_removed_dir(config, dirs[n - 1].path, PATH_MAX);
 	dirs[n++] = (struct dir_spec){ .mode = 0700, .uid = mailbox.uid, .gid = mailbox.gid };
-	snprintf(dirs[n - 1].path, PATH_MAX, "%s", config_str(config, "mail_root"));
+	(void)str_copy(dirs[n - 1].path, PATH_MAX, config_str(config, "mail_root"));
 	for (size_t i = 0; i < n; i++) {
+		if (dirs[i].path[0] == '\0') {
+			log_error("a directory path in the configuration is too long");
+			return -1;
+		}
 		if (supervisor_make_dir(&dirs[i]) < 0)
 			return -1;
 	}
@@ -153,7 +161,11 @@ int supervisor_open_admin(struct supervisor *s)
 		}
 		gid = gr.gr_gid;
 	}
-	snprintf(s->admin_path, sizeof(s->admin_path), "%s", config_str(s->config, "admin.socket"));
+	if (str_copy(s->admin_path, sizeof(s->admin_path), config_str(s->config, "admin.socket")) <
+	    0) {
+		log_error("admin.socket: path too long");
+		return -1;
+	}
 	s->admin_fd = listen_unix(s->admin_path, 0660, gid, &error);
 	if (s->admin_fd < 0) {
 		log_error("admin socket %s: %s", s->admin_path, error);

@@ -41,7 +41,7 @@ static void test_slash_in_local_part_never_makes_a_path(void **state)
 
 static int exists_dir(const char *base, const char *sub)
 {
-	char path[512];
+	char path[1100];
 	struct stat st;
 
 	snprintf(path, sizeof(path), "%s/%s", base, sub);
