@@ -168,12 +168,12 @@ run_fuzzers() {
 	fi
 	ninja -C build-fuzz >/dev/null
 	local t corpus
-	for t in fuzz_config fuzz_admin_request fuzz_ipc_frame; do
+	for t in fuzz_address fuzz_admin_request fuzz_config fuzz_ipc_frame; do
 		corpus=$(mktemp -d)
 		[ -d "tests/fuzz/corpus/$t" ] && cp -r "tests/fuzz/corpus/$t/." "$corpus/"
 		say "  $t"
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-			"build-fuzz/tests/fuzz/$t" -runs="${FUZZ_RUNS:-100000}" -max_len=4096 \
+			"build-fuzz/tests/fuzz/$t" -max_total_time="${FUZZ_SECONDS:-30}" -max_len=4096 \
 			-timeout=10 -artifact_prefix=tests/fuzz/ "$corpus" 2>&1 | tail -n 2
 		rm -rf "$corpus"
 	done

@@ -128,10 +128,10 @@ void supervisor_on_worker_msg(struct supervised *w, const struct ipc_frame *fram
 	case IPC_PEER_MALFORMED: {
 		uint8_t role = ipc_get_u8(&r);
 
-		if (ipc_rbuf_end(&r) == 0 && role < ROLE_COUNT && s->workers[role].pid > 0) {
-			log_error("worker %s reports a malformed message from %s; restarting %s",
-				  role_name(w->role), role_name(role), role_name(role));
-			kill(s->workers[role].pid, SIGKILL);
+		if (ipc_rbuf_end(&r) == 0 && role < ROLE_COUNT) {
+			log_error("worker %s reports a malformed message from %s",
+				  role_name(w->role), role_name(role));
+			supervisor_kill_worker(&s->workers[role], "sent a malformed message");
 		}
 		return;
 	}

@@ -27,6 +27,7 @@ struct supervised {
 	bool stop_requested; /* we sent SIGTERM: the exit is expected */
 	bool restart_after_stop;
 	bool ping_outstanding;
+	bool kill_sent;      /* SIGKILL sent to this pid: further reports change nothing */
 	enum ipc_worker_state state;
 	uv_timer_t restart_timer;
 	int listen_fds[WORKER_LISTEN_MAX];
@@ -55,6 +56,8 @@ void supervisor_restart_worker(struct supervised *w);
 void supervisor_stop_workers(struct supervisor *s, int signum);
 bool supervisor_workers_gone(const struct supervisor *s);
 void supervisor_health_check(struct supervisor *s);
+/* SIGKILL the current process of w once, whoever asks how often; logs why. */
+void supervisor_kill_worker(struct supervised *w, const char *why);
 /* supervisor.c */
 void supervisor_on_worker_msg(struct supervised *w, const struct ipc_frame *frame, int fd);
 void supervisor_all_exited(struct supervisor *s);

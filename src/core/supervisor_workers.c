@@ -38,10 +38,9 @@ static void supervisor_on_link_close(struct ipc_link *link, bool malformed, cons
 	struct supervised *w = ctx;
 
 	(void)link;
-	if (malformed && w->pid > 0) {
-		log_error("worker %s (pid %ld) sent a malformed message (%s); restarting it",
-			  role_name(w->role), (long)w->pid, reason);
-		kill(w->pid, SIGKILL);
+	if (malformed) {
+		log_error("malformed message from worker %s: %s", role_name(w->role), reason);
+		supervisor_kill_worker(w, "sent a malformed message");
 	}
 }
 
@@ -179,6 +178,7 @@ void supervisor_start_worker(struct supervised *w)
 	w->started_ms = uv_now(s->loop);
 	w->stop_requested = false;
 	w->ping_outstanding = false;
+	w->kill_sent = false;
 	w->state = IPC_WORKER_RUNNING;
 	ipc_link_free(&w->link);
 	w->link = ipc_link_new(s->loop, sv[0], &ipc_types_all, role_name(w->role),
@@ -260,6 +260,15 @@ static void supervisor_on_exit(uv_process_t *process, int64_t status, int term_s
 	supervisor_schedule_restart(w, delay);
 }
 
+void supervisor_kill_worker(struct supervised *w, const char *why)
+{
+	if (w->process == NULL || w->kill_sent)
+		return;
+	log_error("worker %s (pid %ld) %s; restarting it", role_name(w->role), (long)w->pid, why);
+	w->kill_sent = true;
+	kill(w->pid, SIGKILL);
+}
+
 void supervisor_restart_worker(struct supervised *w)
 {
 	if (w->process == NULL) {
@@ -314,9 +323,7 @@ void supervisor_health_check(struct supervisor *s)
 		if (w->process == NULL || !ipc_link_is_open(w->link))
 			continue;
 		if (w->ping_outstanding) {
-			log_error("worker %s (pid %ld) did not answer its health ping; killing it",
-				  role_name(w->role), (long)w->pid);
-			kill(w->pid, SIGKILL);
+			supervisor_kill_worker(w, "did not answer its health ping");
 			continue;
 		}
 		if (ipc_link_request(w->link, IPC_PING, NULL, -1, supervisor_on_pong, w) == 0)

@@ -236,3 +236,16 @@ def test_changes_are_logged_with_the_callers_uid(domain):
     domain.wait_log('uid=0 cmd="domain add example.test" result=ok')
     domain.ctl("domain", "add", "example.test")
     domain.wait_log('uid=0 cmd="domain add example.test" result=error code=73')
+
+
+def test_every_config_key_is_documented_in_admin_md(maild):
+    doc = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "admin.md").read_text()
+    for row in maild.ctl_json("config", "show"):
+        assert f"| `{row['key']}` |" in doc, row["key"]
+
+
+def test_example_config_is_valid(maild):
+    example = pathlib.Path(__file__).resolve().parents[2] / "config" / "maild.conf.example"
+    r = subprocess.run([str(MAILCTL_BIN), "--config", str(example), "config", "check"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
