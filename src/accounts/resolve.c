@@ -334,16 +334,23 @@ static enum resolve_step resolve_lookup(struct resolve_ctx *c, const struct addr
 	return resolve_name(c, &stripped, path, depth);
 }
 
-/* Rule 2d. With nothing to deliver to, on to the catch-all, which is likelier to reach a
-   person than a refusal is. */
+/* Rule 2d: the configured postmaster address. */
 static enum resolve_step resolve_postmaster(struct resolve_ctx *c, const struct address *addr)
+{
+	if (c->postmaster != NULL && c->postmaster[0] != '\0')
+		return resolve_expand(c, addr, &c->postmaster, 1, NULL, 0, false);
+	return RESOLVE_STEP_MISS;
+}
+
+/* Rule 2f: postmaster must always be deliverable (RFC 5321 4.5.1); with no alias, account,
+   configured address or catch-all, the domain's oldest active account gets it. */
+static enum resolve_step resolve_postmaster_fallback(struct resolve_ctx *c,
+						     const struct address *addr)
 {
 	struct adb_account a;
 	enum resolve_step step;
 	int ret;
 
-	if (c->postmaster != NULL && c->postmaster[0] != '\0')
-		return resolve_expand(c, addr, &c->postmaster, 1, NULL, 0, false);
 	ret = accounts_db_account_first_active(c->db, addr->domain, &a);
 	if (ret == ADB_NOT_FOUND)
 		return RESOLVE_STEP_MISS;
@@ -390,6 +397,8 @@ static enum resolve_step resolve_top(struct resolve_ctx *c, const struct address
 		step = resolve_postmaster(c, addr);
 	if (step == RESOLVE_STEP_MISS)
 		step = resolve_catchall(c, addr);
+	if (step == RESOLVE_STEP_MISS && address_is_postmaster(addr))
+		step = resolve_postmaster_fallback(c, addr);
 	return step;
 }
 

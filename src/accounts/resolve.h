@@ -18,10 +18,12 @@
       c. with a delimiter set and present in the local part: a and b again for the local part
          cut at the first delimiter (bob+lists gives bob). Quoted local parts are not cut;
       d. a local part "postmaster" (any case, RFC 5321 4.5.1): cfg->postmaster when set,
-         expanded like an alias with that one target; else the domain's oldest active account;
-         else on to e (a catch-all reaches someone, which a refusal would not);
+         expanded like an alias with that one target;
       e. the domain's catch-all alias @domain: expanded (3);
-      f. otherwise RESOLVE_UNKNOWN_USER.
+      f. postmaster again: the domain's oldest active account, so postmaster always reaches
+         someone while the domain has an account (an explicit catch-all is preferred to this
+         implicit choice);
+      g. otherwise RESOLVE_UNKNOWN_USER.
    3. Expanding an alias, each target in turn:
       - ":fail: text": when it is the only target of the alias that matched the address itself
         (2a, 2c or 2e), the result is RESOLVE_FAIL with the text (spaces after the colon

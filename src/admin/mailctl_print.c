@@ -393,6 +393,13 @@ static void mailctl_done_alias_remove(FILE *out, const json_t *result, const jso
 	}
 }
 
+static void mailctl_done_auth_test(FILE *out, const json_t *result, const json_t *args)
+{
+	(void)args;
+	mailctl_say(out, "auth %s: password accepted",
+		    json_string_value(json_object_get(result, "address")));
+}
+
 static void mailctl_done_reload(FILE *out, const json_t *result, const json_t *args)
 {
 	(void)result;
@@ -435,6 +442,10 @@ static const struct mailctl_field mailctl_alias_list[] = {
 	{ "ADDRESS", "address", FIELD_TEXT },
 	{ "TARGET", "target", FIELD_TEXT },
 };
+static const struct mailctl_field mailctl_address_resolve[] = {
+	{ "ADDRESS", "address", FIELD_TEXT },
+	{ "LOCAL", "local", FIELD_TEXT },
+};
 static const struct mailctl_field mailctl_status_workers[] = {
 	{ "ROLE", "role", FIELD_TEXT },
 	{ "PID", "pid", FIELD_COUNT },
@@ -460,6 +471,8 @@ static const struct mailctl_printer mailctl_printers[] = {
 	{ "alias.add", SHAPE_DONE, mailctl_done_alias_add, NULL, 0 },
 	{ "alias.list", SHAPE_LIST, NULL, FIELDS(mailctl_alias_list) },
 	{ "alias.remove", SHAPE_DONE, mailctl_done_alias_remove, NULL, 0 },
+	{ "auth.test", SHAPE_DONE, mailctl_done_auth_test, NULL, 0 },
+	{ "address.resolve", SHAPE_LIST, NULL, FIELDS(mailctl_address_resolve) },
 	{ "status", SHAPE_STATUS, NULL, FIELDS(mailctl_status_workers) },
 	{ "reload", SHAPE_DONE, mailctl_done_reload, NULL, 0 },
 };

@@ -83,8 +83,9 @@ def test_malformed_frame_between_workers_restarts_the_sender(maild):
     # accounts' links to its peers are every socket beyond fd 3; one of them reaches admin.
     peer_fds = [fd for fd in before if fd > 3]
     assert peer_fds
-    for fd in peer_fds:
-        send_raw(steal_fd(acct, fd), b"\x00" * 5)
+    stolen = [steal_fd(acct, fd) for fd in peer_fds]
+    for fd in stolen:
+        send_raw(fd, b"\x00" * 5)
     w = restarted(maild, "accounts", acct)
     assert w, maild.log()
     maild.wait_log("reports a malformed message from accounts")

@@ -40,7 +40,7 @@ def test_domain_errors_have_sysexits_codes(domain):
     assert r.stderr.strip() == "mailctl: domain example.test: already exists"
     m.ctl("domain", "show", "nope.test", check=67)
     m.ctl("domain", "add", "bad..domain", check=65)
-    m.ctl("domain", "add", "-bad.test", check=65)
+    m.ctl("domain", "add", "--", "-bad.test", check=65)
     m.ctl("domain", "remove", "nope.test", "--yes", check=67)
     add_user(m, "bob@example.test")
     r = m.ctl("domain", "remove", "example.test", "--yes", check=65)

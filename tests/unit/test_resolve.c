@@ -328,6 +328,19 @@ static void test_postmaster_falls_back_to_the_oldest_active_account(void **state
 	assert_int_equal(resolve(f, "hostmaster@example.org"), RESOLVE_UNKNOWN_USER);
 }
 
+static void test_postmaster_prefers_the_catchall_to_the_oldest_account(void **state)
+{
+	struct fixture *f = *state;
+
+	f->cfg.postmaster = NULL;
+	account(f, "first@example.org", true);
+	account(f, "second@example.org", true);
+	assert_int_equal(accounts_db_alias_add(f->db, "", "example.org", "second@example.org"),
+			 ADB_OK);
+	assert_int_equal(resolve(f, "Postmaster@example.org"), RESOLVE_OK);
+	assert_targets(f, "second@example.org", NULL);
+}
+
 static void test_fail_alias_gives_its_text(void **state)
 {
 	struct fixture *f = *state;
@@ -524,6 +537,7 @@ int main(void)
 	    T(test_plus_addressing_off),
 	    T(test_plus_address_goes_to_the_catchall_before_unknown),
 	    T(test_postmaster_goes_to_the_configured_address),
+	    T(test_postmaster_prefers_the_catchall_to_the_oldest_account),
 	    T(test_postmaster_falls_back_to_the_oldest_active_account),
 	    T(test_fail_alias_gives_its_text),
 	    T(test_fail_catchall_refuses_unknown_names),
