@@ -7,6 +7,7 @@ static const struct ipc_type_info ipc_type_list[] = {
 	{ R(IPC_PING), 0, "ping-reply" },
 	{ IPC_PEER, 1, "peer" },
 	{ IPC_PEER_MALFORMED, 1, "peer-malformed" },
+	{ IPC_READY, 0, "ready" },
 	{ IPC_STATUS, 0, "status" },
 	{ R(IPC_STATUS), 4 + ROLE_COUNT * 128, "status-reply" },
 	{ IPC_RELOAD, 0, "reload" },

@@ -16,6 +16,7 @@ enum ipc_type {
 	IPC_PING = 1,		/* empty; reply empty */
 	IPC_PEER = 2,		/* u8 role of the peer; fd: our end of a socketpair to it */
 	IPC_PEER_MALFORMED = 3, /* u8 role: that peer sent a malformed frame; restart it */
+	IPC_READY = 4,		/* empty: privileges dropped, role started, serving */
 	/* admin -> supervisor */
 	IPC_STATUS = 10, /* empty; reply: u32 n, n x worker_status */
 	IPC_RELOAD = 11, /* empty; reply: bool ok, u32 n, n x str error line */

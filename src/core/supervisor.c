@@ -117,6 +117,10 @@ void supervisor_on_worker_msg(struct supervised *w, const struct ipc_frame *fram
 		close(fd);
 	ipc_rbuf_init(&r, frame->payload, frame->len);
 	switch (frame->type) {
+	case IPC_READY:
+		if (w->state == IPC_WORKER_STARTING)
+			w->state = IPC_WORKER_RUNNING;
+		return;
 	case IPC_STATUS:
 		if (w->role == ROLE_ADMIN)
 			supervisor_reply_status(s, w->link, frame);

@@ -22,6 +22,8 @@ static const enum role peer_edges[][2] = {
 /* A worker that lived this long before dying starts its back-off from the beginning. */
 #define SUPERVISOR_STABLE_MS 30000
 #define SUPERVISOR_FIRST_DELAY_MS 100
+/* A worker that has not said READY by then is killed (and restarted with back-off). */
+#define SUPERVISOR_START_TIMEOUT_MS 60000
 
 static void supervisor_on_exit(uv_process_t *process, int64_t status, int term_signal);
 
@@ -179,7 +181,7 @@ void supervisor_start_worker(struct supervised *w)
 	w->stop_requested = false;
 	w->ping_outstanding = false;
 	w->kill_sent = false;
-	w->state = IPC_WORKER_RUNNING;
+	w->state = IPC_WORKER_STARTING;
 	ipc_link_free(&w->link);
 	w->link = ipc_link_new(s->loop, sv[0], &ipc_types_all, role_name(w->role),
 			       supervisor_on_link_msg, supervisor_on_link_close, w);
@@ -322,6 +324,12 @@ void supervisor_health_check(struct supervisor *s)
 
 		if (w->process == NULL || !ipc_link_is_open(w->link))
 			continue;
+		/* Start-up (loading, privilege drop) is not pinged, only bounded. */
+		if (w->state == IPC_WORKER_STARTING) {
+			if (uv_now(s->loop) - w->started_ms > SUPERVISOR_START_TIMEOUT_MS)
+				supervisor_kill_worker(w, "did not finish starting");
+			continue;
+		}
 		if (w->ping_outstanding) {
 			supervisor_kill_worker(w, "did not answer its health ping");
 			continue;

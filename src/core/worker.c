@@ -233,6 +233,7 @@ int worker_main(enum role role, const char *config_path, size_t listen_count, bo
 		log_error("%s: start-up failed: %s", role_name(role), error);
 		return 71;
 	}
+	ipc_link_send(w.supervisor, IPC_READY, 0, NULL, -1);
 	log_debug("%s worker ready", role_name(role));
 	uv_run(w.loop, UV_RUN_DEFAULT);
 	return 0;

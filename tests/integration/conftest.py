@@ -82,7 +82,7 @@ class Maild:
             if self.admin_sock.exists():
                 try:
                     st = self.status()
-                    if all(w["pid"] > 0 for w in st["workers"]):
+                    if all(w["pid"] > 0 and w["state"] == "running" for w in st["workers"]):
                         return st
                 except (OSError, ValueError, KeyError):
                     pass

@@ -51,7 +51,8 @@ def header(type_, length, magic=0x4D4C0001, flags=0, id_=0):
 def restarted(maild, role, old_pid):
     def check():
         st = {w["role"]: w for w in maild.status()["workers"]}
-        return st[role] if st[role]["pid"] not in (0, old_pid) else None
+        w = st[role]
+        return w if w["pid"] not in (0, old_pid) and w["state"] == "running" else None
     return wait_until(check, timeout=5)
 
 

@@ -52,7 +52,10 @@ def test_killed_worker_is_back_within_two_seconds(maild, role):
 
     w = wait_until(restarted, timeout=5)
     assert w, maild.log()
-    assert time.monotonic() - t0 < 2.0
+    # "back" = started again and serving; sanitizer builds start slower, so only the
+    # plain build is held to the 2 s of the issue.
+    limit = 2.0 if "asan" not in str(MAILD_BIN) else 5.0
+    assert time.monotonic() - t0 < limit
     assert w["restarts"] == 1
     maild.wait_log(f"worker {role} (pid {before[role]}) killed by signal 9")
     # The others were left alone.
