@@ -1,0 +1,102 @@
+#include <string.h>
+
+#include "config.h"
+
+/*
+ * Every setting maild reads from its config file. Adding a setting is one row here, placed so
+ * the table stays sorted by name (strcmp order: '.' < '_' < letters); config_load() aborts on a
+ * table out of order, and the unit tests check it too.
+ */
+
+#define R(role) ROLE_BIT(ROLE_##role)
+
+#define KIB 1024ull
+#define GIB (1024 * 1024 * KIB)
+#define MSEC 1ull
+#define SEC (1000 * MSEC)
+#define MIN (60 * SEC)
+#define HOUR (60 * MIN)
+
+static const char *const log_levels[] = {"debug", "info", "notice", "warning", "error", NULL};
+
+static int validate_recipient_delimiter(const char *value, const char **error_r)
+{
+	if (value[0] == '\0' || (value[1] == '\0' && strchr("+-_.=", value[0]) != NULL))
+		return 0;
+	*error_r = "must be empty or one of the characters + - _ . =";
+	return -1;
+}
+
+static int validate_address(const char *value, const char **error_r)
+{
+	const char *at = strchr(value, '@');
+
+	if (value[0] == '\0')
+		return 0;
+	for (const char *p = value; *p != '\0'; p++) {
+		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+			*error_r = "an address may not contain spaces or control characters";
+			return -1;
+		}
+	}
+	if (at == NULL || at == value || at[1] == '\0' || strchr(at + 1, '@') != NULL) {
+		*error_r = "must be empty or an address local@domain";
+		return -1;
+	}
+	return 0;
+}
+
+const struct config_key config_keys[] = {
+    {"accounts.alias_max_depth", CONFIG_UINT, "10", R(ACCOUNTS), .min = 1, .max = 100,
+     .help = "How many alias hops a recipient may go through before it is rejected"},
+    {"accounts.postmaster", CONFIG_STRING, "", R(ACCOUNTS), .validate = validate_address,
+     .help = "Address that receives mail for postmaster@ of every domain; empty: no redirect"},
+    {"accounts.recipient_delimiter", CONFIG_STRING, "+", R(ACCOUNTS),
+     .validate = validate_recipient_delimiter,
+     .help = "Character separating a local part from its extension (user+tag); empty: none"},
+    {"admin.group", CONFIG_GROUP, "maild-admin", R(ADMIN),
+     .help = "Group whose members may use the admin socket"},
+    {"admin.socket", CONFIG_PATH, "/run/maild/admin.sock", R(ADMIN),
+     .help = "Path of the admin socket that mailctl talks to"},
+    {"hostname", CONFIG_STRING, "", ROLE_ALL,
+     .help = "Host name used in greetings, Received: headers and Maildir names; empty: the "
+             "system host name"},
+    {"imap.listen", CONFIG_LISTEN, "0.0.0.0:143", R(IMAP),
+     .help = "Addresses for IMAP with STARTTLS; empty: disabled"},
+    {"imaps.listen", CONFIG_LISTEN, "0.0.0.0:993", R(IMAP),
+     .help = "Addresses for IMAP over TLS; empty: disabled"},
+    {"limits.message_size", CONFIG_SIZE, "25M", R(SMTP) | R(IMAP) | R(DELIVERY), .min = 1 * KIB,
+     .max = 2 * GIB, .help = "Largest message accepted by SMTP, IMAP APPEND and delivery"},
+    {"log.level", CONFIG_ENUM, "info", ROLE_ALL, .enum_values = log_levels,
+     .help = "Least severe log level written: debug, info, notice, warning or error"},
+    {"mail_root", CONFIG_PATH, "/var/vmail", R(ACCOUNTS) | R(DELIVERY) | R(IMAP) | R(ADMIN),
+     .help = "Directory holding one Maildir++ per account"},
+    {"pid_file", CONFIG_PATH, "/run/maild/maild.pid", ROLE_NONE,
+     .help = "File the supervisor writes its process id to"},
+    {"run_as.mailbox", CONFIG_USER, "vmail", R(DELIVERY) | R(IMAP) | R(ADMIN),
+     .help = "User owning the mailboxes, for the roles that touch them"},
+    {"run_as.service", CONFIG_USER, "maild", R(ACCOUNTS) | R(SMTP) | R(FILTER) | R(QUEUE),
+     .help = "Unprivileged user of the network-facing roles"},
+    {"run_dir", CONFIG_PATH, "/run/maild", ROLE_NONE,
+     .help = "Directory for sockets and other run-time files"},
+    {"smtp.listen", CONFIG_LISTEN, "0.0.0.0:25", R(SMTP),
+     .help = "Addresses for SMTP from other mail servers; empty: disabled"},
+    {"smtps.listen", CONFIG_LISTEN, "0.0.0.0:465", R(SMTP),
+     .help = "Addresses for message submission over TLS; empty: disabled"},
+    {"state_dir", CONFIG_PATH, "/var/lib/maild", ROLE_ALL,
+     .help = "Directory for the accounts database, spool, queue, quarantine and archive"},
+    {"submission.listen", CONFIG_LISTEN, "0.0.0.0:587", R(SMTP),
+     .help = "Addresses for message submission with STARTTLS; empty: disabled"},
+    {"supervisor.health_interval", CONFIG_DURATION, "10s", ROLE_NONE, .min = 1 * SEC,
+     .max = 1 * HOUR, .help = "How often the supervisor checks that every worker answers"},
+    {"supervisor.restart_delay_max", CONFIG_DURATION, "30s", ROLE_NONE, .min = 100 * MSEC,
+     .max = 1 * HOUR, .help = "Longest back-off before a crashed worker is restarted"},
+    {"supervisor.shutdown_timeout", CONFIG_DURATION, "10s", ROLE_NONE, .min = 1 * SEC,
+     .max = 5 * MIN, .help = "How long workers may take to stop before they are killed"},
+    {"tls.cert_file", CONFIG_PATH, "/etc/maild/tls/cert.pem", R(SMTP) | R(IMAP),
+     .help = "PEM certificate chain for SMTP and IMAP TLS"},
+    {"tls.key_file", CONFIG_PATH, "/etc/maild/tls/key.pem", R(SMTP) | R(IMAP),
+     .help = "PEM private key of tls.cert_file"},
+};
+
+const size_t config_keys_count = sizeof(config_keys) / sizeof(config_keys[0]);
