@@ -27,7 +27,8 @@ struct accounts_state {
 struct verify_job {
 	uv_work_t work;
 	struct worker *w;
-	struct ipc_link *link;
+	int from;	  /* the asking peer's role */
+	uint32_t gen;	  /* its link generation when it asked */
 	uint16_t type;
 	uint32_t id;
 	bool known;
@@ -93,9 +94,10 @@ static void accounts_verify_done(uv_work_t *work, int status)
 	ipc_wbuf_init(&b);
 	ipc_put_u8(&b, result);
 	ipc_put_str(&b, result == IPC_VERIFY_OK ? job->address : "");
-	/* The asker may have gone (restart): then the link is closed and this is a no-op. */
-	if (ipc_link_is_open(job->link))
-		ipc_link_send(job->link, (uint16_t)(job->type | IPC_REPLY), job->id, &b, -1);
+	/* The asker may have restarted meanwhile: its new link must not get an old answer. */
+	if (job->w->peer_gen[job->from] == job->gen && ipc_link_is_open(job->w->peers[job->from]))
+		ipc_link_send(job->w->peers[job->from], (uint16_t)(job->type | IPC_REPLY), job->id,
+			      &b, -1);
 	ipc_wbuf_free(&b);
 	explicit_bzero(job, sizeof(*job));
 	free(job);
@@ -121,8 +123,7 @@ static void accounts_lookup_for_verify(struct accounts_state *st, struct verify_
 	explicit_bzero(&acct, sizeof(acct));
 }
 
-static void accounts_on_verify(struct worker *w, struct ipc_link *link,
-			       const struct ipc_frame *frame)
+static void accounts_on_verify(struct worker *w, int from, const struct ipc_frame *frame)
 {
 	struct verify_job *job = calloc(1, sizeof(*job));
 	char user[520];
@@ -141,7 +142,8 @@ static void accounts_on_verify(struct worker *w, struct ipc_link *link,
 		(void)str_copy(user, sizeof(user), "");
 	}
 	job->w = w;
-	job->link = link;
+	job->from = from;
+	job->gen = w->peer_gen[from];
 	job->type = frame->type;
 	job->id = frame->id;
 	job->work.data = job;
@@ -214,7 +216,7 @@ static void accounts_on_message(struct worker *w, int from, struct ipc_link *lin
 		return;
 	switch (frame->type) {
 	case IPC_ACCT_VERIFY:
-		accounts_on_verify(w, link, frame);
+		accounts_on_verify(w, from, frame);
 		break;
 	case IPC_ACCT_RESOLVE:
 		accounts_on_resolve(w, link, frame);

@@ -105,6 +105,7 @@ static void worker_add_peer(struct worker *w, const struct ipc_frame *frame, int
 	}
 	/* A restarted peer replaces its old link. */
 	ipc_link_free(&w->peers[role]);
+	w->peer_gen[role]++;
 	w->peers[role] = ipc_link_new(w->loop, fd, &ipc_types_all, role_name(role),
 				      worker_on_peer_msg, worker_on_peer_close, w);
 	log_debug("linked to %s", role_name(role));

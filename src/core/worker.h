@@ -21,6 +21,9 @@ struct worker {
 	struct config *config;
 	struct ipc_link *supervisor;
 	struct ipc_link *peers[ROLE_COUNT];
+	/* Bumped whenever a peer's link is replaced: work that outlives a link (a thread-pool
+	   job) keeps the generation and answers only if it is still current. */
+	uint32_t peer_gen[ROLE_COUNT];
 	int listen_fds[WORKER_LISTEN_MAX];
 	size_t listen_count;
 	void *state; /* the role's own */
