@@ -11,7 +11,7 @@ cd "$top"
 build_packages=(meson ninja-build pkg-config gcc libc6-dev
 	libuv1-dev libssl-dev libsasl2-dev libsasl2-modules libsqlite3-dev libinih-dev
 	libjansson-dev libcrypt-dev libargon2-dev openssl sqlite3 passwd)
-test_packages=(libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest swaks procps)
+test_packages=(libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest swaks procps valgrind)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'dev.sh: %s\n' "$*" >&2; exit 1; }
@@ -193,6 +193,9 @@ cmd_test() {
 	setup_run_dir
 	say "unit tests"
 	meson test -C build --suite unit --print-errorlogs
+	say "unit tests under valgrind"
+	meson test -C build --suite unit --print-errorlogs --wrapper \
+		'valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite'
 	run_integration "$top/build/maild" "build/"
 	run_fuzzers
 	say "sanitizer build (build-asan/, ASan + UBSan): unit and integration tests"
@@ -207,6 +210,7 @@ cmd_test() {
 	# above keep leak detection on.
 	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		run_integration "$top/build-asan/maild" "build-asan/"
+	MAILD_VALGRIND=1 run_integration "$top/build/maild" "build/ under valgrind, every process"
 	say "all test suites passed"
 }
 

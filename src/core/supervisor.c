@@ -232,10 +232,26 @@ static int supervisor_daemonize(int pid_fd)
 	return pidfile_write(pid_fd);
 }
 
+/* Workers run the same executable, by its resolved path: /proc/self/exe itself would name
+   the tool when maild runs under valgrind, and a path is what an operator sees in ps. */
+static int supervisor_find_exe(struct supervisor *s)
+{
+	ssize_t n = readlink("/proc/self/exe", s->exe_path, sizeof(s->exe_path) - 1);
+
+	if (n <= 0) {
+		log_error("cannot find my own executable: %s", strerror(errno));
+		return -1;
+	}
+	s->exe_path[n] = '\0';
+	return 0;
+}
+
 static int supervisor_setup(struct supervisor *s)
 {
 	pid_t other;
 
+	if (supervisor_find_exe(s) < 0)
+		return 71;
 	if (supervisor_prepare_dirs(s->config) < 0)
 		return 71;
 	snprintf(s->pid_path, sizeof(s->pid_path), "%s", config_str(s->config, "pid_file"));

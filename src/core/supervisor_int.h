@@ -38,6 +38,7 @@ struct supervisor {
 	uv_loop_t *loop;
 	struct config *config;
 	char config_path[PATH_MAX];
+	char exe_path[PATH_MAX]; /* what workers are started from */
 	bool foreground;
 	bool stopping;
 	struct supervised workers[ROLE_COUNT];

@@ -134,7 +134,7 @@ static int supervisor_spawn(struct supervised *w, int child_sock)
 		stdio[4 + i].flags = UV_INHERIT_FD;
 		stdio[4 + i].data.fd = w->listen_fds[i];
 	}
-	opts.file = "/proc/self/exe";
+	opts.file = s->exe_path;
 	opts.args = args;
 	opts.exit_cb = supervisor_on_exit;
 	opts.stdio = stdio;

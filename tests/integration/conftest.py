@@ -14,6 +14,9 @@ import pytest
 TOP = pathlib.Path(__file__).resolve().parents[2]
 MAILD_BIN = pathlib.Path(os.environ.get("MAILD_BIN", TOP / "build" / "maild"))
 MAILCTL_BIN = MAILD_BIN.parent / "mailctl"
+# MAILD_VALGRIND=1: run maild and every worker under valgrind memcheck; a test fails when any
+# process reports an error.
+VALGRIND = os.environ.get("MAILD_VALGRIND") == "1"
 
 ROLES = ["accounts", "smtp", "filter", "delivery", "queue", "imap", "admin"]
 ROLE_USER = {"accounts": "maild", "smtp": "maild", "filter": "maild", "queue": "maild",
@@ -66,6 +69,9 @@ class Maild:
     def start(self, wait=True, user=None):
         log = open(self.log_path, "ab")
         cmd = [str(MAILD_BIN), "--config", str(self.config), "--foreground"]
+        if VALGRIND:
+            cmd = ["valgrind", "-q", "--trace-children=yes", "--leak-check=no",
+                   "--track-fds=no", "--vgdb=no", f"--log-file={self.dir}/valgrind.%p.log"] + cmd
         if user:
             cmd = ["runuser", "-u", user, "--"] + cmd
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=log)
@@ -74,7 +80,15 @@ class Maild:
             self.wait_ready()
         return self.proc
 
-    def wait_ready(self, timeout=10):
+    def valgrind_errors(self):
+        errors = []
+        for log in self.dir.glob("valgrind.*.log"):
+            text = log.read_text(errors="replace").strip()
+            if text:
+                errors.append(f"{log.name}:\n{text}")
+        return errors
+
+    def wait_ready(self, timeout=60 if VALGRIND else 10):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -179,7 +193,10 @@ def maild_instance(tmpdir_world):
     """A configured but not yet started maild."""
     m = Maild(tmpdir_world)
     yield m
-    m.stop()
+    m.stop(timeout=60 if VALGRIND else 15)
+    if VALGRIND:
+        errors = m.valgrind_errors()
+        assert not errors, "\n".join(errors)
 
 
 @pytest.fixture
