@@ -94,3 +94,10 @@ def test_malformed_frame_between_workers_restarts_the_sender(maild):
     maild.ctl("domain", "add", "after.test", check=0)
     assert wait_until(lambda: maild.ctl("address", "resolve", "x@after.test").returncode == 67,
                       timeout=5)
+
+
+def test_frame_over_its_type_limit_is_malformed(maild):
+    # IPC_READY (4) carries nothing: a 64-byte payload is over its limit.
+    pid = maild.worker_pids()["delivery"]
+    send_raw(steal_fd(pid, 3), header(4, 64) + b"\0" * 64)
+    assert restarted(maild, "delivery", pid), maild.log()

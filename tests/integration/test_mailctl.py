@@ -249,3 +249,10 @@ def test_example_config_is_valid(maild):
     r = subprocess.run([str(MAILCTL_BIN), "--config", str(example), "config", "check"],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_user_outside_the_admin_group_gets_77(maild):
+    r = subprocess.run(["runuser", "-u", "nobody", "--", str(MAILCTL_BIN), "--config",
+                        str(maild.config), "status"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 77, (r.returncode, r.stderr)
+    assert str(maild.admin_sock) in r.stderr
