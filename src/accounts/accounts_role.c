@@ -152,6 +152,32 @@ static void accounts_on_verify(struct worker *w, int from, const struct ipc_fram
 		fatal("uv_queue_work failed");
 }
 
+/* One target of a resolve answer: local ones carry their Maildir and quota, so smtp can ask
+   delivery about the quota and later deliver without another round trip. */
+static void accounts_put_target(struct accounts_state *st, struct ipc_wbuf *b,
+				const struct resolve_target *t)
+{
+	char maildir[PATH_MAX] = "";
+	struct adb_account acct;
+	struct address addr;
+	const char *error;
+	uint64_t quota = 0;
+
+	if (t->local && address_parse_mailbox(t->address, false, &addr, &error) == 0 &&
+	    accounts_db_account_get(st->db, addr.local, addr.domain, &acct) == ADB_OK) {
+		quota = acct.quota_bytes;
+		if (maildir_path(st->mail_root, acct.domain, acct.localpart, maildir,
+				 sizeof(maildir)) < 0)
+			maildir[0] = '\0';
+		explicit_bzero(acct.password_hash, sizeof(acct.password_hash));
+	}
+	ipc_put_bool(b, t->local);
+	ipc_put_i64(b, t->account_id);
+	ipc_put_str(b, t->address);
+	ipc_put_u64(b, quota);
+	ipc_put_str(b, maildir);
+}
+
 static void accounts_on_resolve(struct worker *w, struct ipc_link *link,
 				const struct ipc_frame *frame)
 {
@@ -171,11 +197,8 @@ static void accounts_on_resolve(struct worker *w, struct ipc_link *link,
 	ipc_put_u8(&b, (uint8_t)res.status);
 	ipc_put_str(&b, res.fail_text);
 	ipc_put_u32(&b, (uint32_t)res.count);
-	for (size_t i = 0; i < res.count; i++) {
-		ipc_put_bool(&b, res.targets[i].local);
-		ipc_put_i64(&b, res.targets[i].account_id);
-		ipc_put_str(&b, res.targets[i].address);
-	}
+	for (size_t i = 0; i < res.count; i++)
+		accounts_put_target(st, &b, &res.targets[i]);
 	worker_reply(link, frame, &b, -1);
 	ipc_wbuf_free(&b);
 	resolve_result_clear(&res);

@@ -68,15 +68,19 @@ static json_t *admin_resolve_targets(struct ipc_rbuf *r, uint32_t n)
 	json_t *list = json_array();
 
 	for (uint32_t i = 0; i < n && !r->failed; i++) {
-		char address[520];
+		char address[520], maildir[4096];
 		bool local = ipc_get_bool(r);
 		int64_t id = ipc_get_i64(r);
+		uint64_t quota;
 
 		ipc_get_str(r, address, sizeof(address));
+		quota = ipc_get_u64(r);
+		ipc_get_str(r, maildir, sizeof(maildir));
 		if (!r->failed)
-			json_array_append_new(list, json_pack("{s:s, s:b, s:I}", "address", address,
-							      "local", local, "account_id",
-							      (json_int_t)id));
+			json_array_append_new(list, json_pack("{s:s, s:b, s:I, s:I, s:s}", "address",
+							      address, "local", local, "account_id",
+							      (json_int_t)id, "quota",
+							      (json_int_t)quota, "maildir", maildir));
 	}
 	return list;
 }

@@ -23,7 +23,9 @@ enum ipc_type {
 	/* smtp/imap/admin -> accounts */
 	IPC_ACCT_VERIFY = 20,  /* str user, str password, str service, str remote ip;
 				  reply: u8 verify result, str canonical address */
-	IPC_ACCT_RESOLVE = 21, /* str address; reply: resolve result (see ipc_acct_*) */
+	IPC_ACCT_RESOLVE = 21, /* str address; reply: u8 enum resolve_status, str fail text,
+				  u32 n, n x { bool local, i64 account id, str address,
+				  u64 quota bytes, str maildir ("" for remote) } */
 	IPC_ACCT_QUOTA = 22,   /* str address; reply: u8 found, u64 quota bytes, str maildir */
 	/* accounts -> admin: replace a legacy hash after a successful login */
 	IPC_ADMIN_REHASH = 30, /* str address, str new hash; reply: u8 ok */

@@ -55,6 +55,14 @@ static int supervisor_reload(struct supervisor *s, struct config_errors *errors_
 	if (strcmp(config_str(s->config, "admin.socket"), config_str(next, "admin.socket")) != 0 ||
 	    strcmp(config_str(s->config, "admin.group"), config_str(next, "admin.group")) != 0)
 		log_warning("admin.socket and admin.group take effect when maild is restarted");
+	for (int r = 0; r < ROLE_COUNT; r++) {
+		if (r == ROLE_ADMIN || !supervisor_listeners_changed(r, s->config, next))
+			continue;
+		if (supervisor_open_listeners(&s->workers[r], next) < 0) {
+			log_error("reload: cannot open the new listeners of %s; it keeps none until "
+				  "they can be opened", role_name(r));
+		}
+	}
 	config_free(&s->config);
 	s->config = next;
 	supervisor_apply_log_level(s->config);
@@ -266,6 +274,10 @@ static int supervisor_setup(struct supervisor *s)
 	}
 	if (supervisor_prepare_db(s->config) < 0 || supervisor_open_admin(s) < 0)
 		return 71;
+	for (int r = 0; r < ROLE_COUNT; r++) {
+		if (r != ROLE_ADMIN && supervisor_open_listeners(&s->workers[r], s->config) < 0)
+			return 71;
+	}
 	if (!s->foreground && supervisor_daemonize(s->pid_fd) < 0) {
 		log_error("cannot detach: %s", strerror(errno));
 		return 71;
@@ -282,6 +294,10 @@ int supervisor_main(const char *config_path, bool foreground)
 	s.foreground = foreground;
 	s.admin_fd = -1;
 	s.pid_fd = -1;
+	for (int r = 0; r < ROLE_COUNT; r++) {
+		s.workers[r].role = (enum role)r;
+		s.workers[r].sup = &s;
+	}
 	log_init("master", foreground);
 	snprintf(s.config_path, sizeof(s.config_path), "%s", config_path);
 	if (config_load(config_path, &s.config, &errors) < 0) {

@@ -62,6 +62,11 @@ void supervisor_kill_worker(struct supervised *w, const char *why);
 /* supervisor.c */
 void supervisor_on_worker_msg(struct supervised *w, const struct ipc_frame *frame, int fd);
 void supervisor_all_exited(struct supervisor *s);
+/* supervisor_listen.c */
+extern const char *const role_listen_keys[ROLE_COUNT][4];
+int supervisor_open_listeners(struct supervised *w, const struct config *config);
+bool supervisor_listeners_changed(enum role role, const struct config *old_c,
+				  const struct config *new_c);
 /* supervisor_setup.c */
 int supervisor_prepare_dirs(const struct config *config);
 int supervisor_prepare_db(const struct config *config);
