@@ -133,7 +133,7 @@ maild is running (pid $1) on loopback. Press Ctrl-C to stop it.
   SMTP        127.0.0.1:2525 (STARTTLS)     submission 127.0.0.1:2587 (STARTTLS + AUTH)
   SMTPS       127.0.0.1:2465                IMAP 127.0.0.1:2143 (STARTTLS)   IMAPS 127.0.0.1:2993
   admin       run/admin.sock                config run/maild.conf   mail in run/mail/
-  (SMTP and IMAP service arrive with their issues; the ports above are reserved for them.)
+  (SMTP receipt on 2525 works for local recipients; AUTH, submission and IMAP arrive with their issues.)
 
 Try, in another terminal (as root):
   build/mailctl --config run/maild.conf status
@@ -168,7 +168,8 @@ run_fuzzers() {
 	fi
 	ninja -C build-fuzz >/dev/null
 	local t corpus
-	for t in fuzz_address fuzz_admin_request fuzz_config fuzz_ipc_frame; do
+	for t in fuzz_address fuzz_admin_request fuzz_config fuzz_imap_parser fuzz_ipc_frame \
+		fuzz_smtp_cmd fuzz_smtp_data; do
 		corpus=$(mktemp -d)
 		[ -d "tests/fuzz/corpus/$t" ] && cp -r "tests/fuzz/corpus/$t/." "$corpus/"
 		say "  $t"

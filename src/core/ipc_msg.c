@@ -18,6 +18,8 @@ static const struct ipc_type_info ipc_type_list[] = {
 	{ R(IPC_ACCT_RESOLVE), 128 * 1024, "acct-resolve-reply" },
 	{ IPC_ACCT_QUOTA, 1024, "acct-quota" },
 	{ R(IPC_ACCT_QUOTA), 2048, "acct-quota-reply" },
+	{ IPC_DELIVER, 256 * 1024, "deliver" },
+	{ R(IPC_DELIVER), 128 * 1024, "deliver-reply" },
 	{ IPC_ADMIN_REHASH, 2048, "admin-rehash" },
 	{ R(IPC_ADMIN_REHASH), 1, "admin-rehash-reply" },
 };

@@ -27,6 +27,7 @@ enum ipc_type {
 				  u32 n, n x { bool local, i64 account id, str address,
 				  u64 quota bytes, str maildir ("" for remote) } */
 	IPC_ACCT_QUOTA = 22,   /* str address; reply: u8 found, u64 quota bytes, str maildir */
+	IPC_DELIVER = 40, /* smtp/queue -> delivery; layout in the delivery worker's branch */
 	/* accounts -> admin: replace a legacy hash after a successful login */
 	IPC_ADMIN_REHASH = 30, /* str address, str new hash; reply: u8 ok */
 };

@@ -11,7 +11,7 @@
 /* A role listed here must serve these keys; listen_keys_fds() in worker.c walks the same
    table so both sides agree which fd is which. */
 const char *const role_listen_keys[ROLE_COUNT][4] = {
-	[ROLE_SMTP] = { NULL },
+	[ROLE_SMTP] = { "smtp.listen", "submission.listen", "smtps.listen", NULL },
 	[ROLE_IMAP] = { NULL },
 };
 

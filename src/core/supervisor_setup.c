@@ -56,7 +56,7 @@ int supervisor_prepare_dirs(const struct config *config)
 {
 	struct run_identity service = { 0 }, mailbox = { 0 };
 	const char *error;
-	struct dir_spec dirs[5];
+	struct dir_spec dirs[6];
 	size_t n = 0;
 
 	if (geteuid() == 0 &&
@@ -77,6 +77,10 @@ int supervisor_prepare_dirs(const struct config *config)
 	paths_removed_dir(config, dirs[n - 1].path, PATH_MAX);
 	dirs[n++] = (struct dir_spec){ .mode = 0700, .uid = mailbox.uid, .gid = mailbox.gid };
 	(void)str_copy(dirs[n - 1].path, PATH_MAX, config_str(config, "mail_root"));
+	/* smtp's unlinked spool files (O_TMPFILE) live here. */
+	dirs[n++] = (struct dir_spec){ .mode = 0700, .uid = service.uid, .gid = service.gid };
+	if (str_printf(dirs[n - 1].path, PATH_MAX, "%s/spool", config_str(config, "state_dir")) < 0)
+		dirs[n - 1].path[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
 		if (dirs[i].path[0] == '\0') {
 			log_error("a directory path in the configuration is too long");

@@ -25,7 +25,7 @@ static const struct {
 	bool accounts_db;
 } role_table[ROLE_COUNT] = {
 	[ROLE_ACCOUNTS] = { "run_as.service", "auth", &accounts_role_ops, true },
-	[ROLE_SMTP] = { "run_as.service", "smtpd", &role_ops_empty, false },
+	[ROLE_SMTP] = { "run_as.service", "smtpd", &smtp_role_ops, false },
 	[ROLE_FILTER] = { "run_as.service", "filter", &role_ops_empty, false },
 	[ROLE_DELIVERY] = { "run_as.mailbox", "local", &role_ops_empty, false },
 	[ROLE_QUEUE] = { "run_as.service", "qmgr", &role_ops_empty, false },

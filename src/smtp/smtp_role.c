@@ -1,0 +1,133 @@
+/* The smtp role: ports 25, 587 and 465 (docs/architecture.md). */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../core/log.h"
+#include "../core/strutil.h"
+#include "../core/tls_ctx.h"
+#include "smtp_server.h"
+
+static struct smtp_server smtp_server;
+
+/* The listen keys in the order the supervisor passes their sockets (supervisor_listen.c). */
+static const struct {
+	const char *key;
+	enum smtp_service service;
+} smtp_listen_keys[] = {
+	{ "smtp.listen", SMTP_SERVICE_MX },
+	{ "submission.listen", SMTP_SERVICE_SUBMISSION },
+	{ "smtps.listen", SMTP_SERVICE_SMTPS },
+};
+
+static int smtp_init_privileged(struct worker *w, const char **error_r)
+{
+	char error[256];
+
+	(void)error_r;
+	/* The key is usually readable by root only: load it before the privilege drop. */
+	if (tls_ctx_load(config_str(w->config, "tls.cert_file"), config_str(w->config, "tls.key_file"),
+			 &smtp_server.tls, error, sizeof(error)) < 0) {
+		log_error("TLS unavailable: %s; STARTTLS is not offered and implicit TLS "
+			  "connections are refused", error);
+		smtp_server.tls = NULL;
+	}
+	return 0;
+}
+
+static void smtp_on_connection(uv_stream_t *server, int status)
+{
+	struct smtp_listener *l = server->data;
+
+	if (status < 0) {
+		log_warning("accept: %s", uv_strerror(status));
+		return;
+	}
+	smtp_session_accept(l);
+}
+
+static int smtp_listen_one(struct smtp_server *srv, int fd, enum smtp_service service)
+{
+	struct smtp_listener *l = &srv->listeners[srv->listener_count];
+
+	l->service = service;
+	l->srv = srv;
+	l->handle.data = l;
+	if (uv_tcp_init(srv->w->loop, &l->handle) < 0 || uv_tcp_open(&l->handle, fd) < 0 ||
+	    uv_listen((uv_stream_t *)&l->handle, 511, smtp_on_connection) < 0)
+		return -1;
+	srv->listener_count++;
+	return 0;
+}
+
+static int smtp_open_listeners(struct smtp_server *srv, const char **error_r)
+{
+	size_t fd_index = 0;
+
+	for (size_t k = 0; k < sizeof(smtp_listen_keys) / sizeof(smtp_listen_keys[0]); k++) {
+		struct config_listen addrs[WORKER_LISTEN_MAX];
+		size_t n = config_listen(srv->w->config, smtp_listen_keys[k].key, addrs,
+					 WORKER_LISTEN_MAX);
+
+		for (size_t i = 0; i < n; i++, fd_index++) {
+			if (fd_index >= srv->w->listen_count ||
+			    smtp_listen_one(srv, srv->w->listen_fds[fd_index],
+					    smtp_listen_keys[k].service) < 0) {
+				*error_r = "the listening sockets do not match the configuration";
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static int smtp_start(struct worker *w, const char **error_r)
+{
+	struct smtp_server *srv = &smtp_server;
+	const char *host = config_str(w->config, "hostname");
+
+	srv->w = w;
+	w->state = srv;
+	if (*host == '\0') {
+		if (gethostname(srv->hostname, sizeof(srv->hostname)) < 0)
+			(void)str_copy(srv->hostname, sizeof(srv->hostname), "localhost");
+		srv->hostname[sizeof(srv->hostname) - 1] = '\0';
+	} else {
+		(void)str_copy(srv->hostname, sizeof(srv->hostname), host);
+	}
+	if (str_printf(srv->spool_dir, sizeof(srv->spool_dir), "%s/spool",
+		       config_str(w->config, "state_dir")) < 0) {
+		*error_r = "state_dir too long";
+		return -1;
+	}
+	srv->size_max = config_uint(w->config, "limits.message_size");
+	return smtp_open_listeners(srv, error_r);
+}
+
+static void smtp_stop(struct worker *w)
+{
+	struct smtp_server *srv = w->state;
+
+	srv->stopping = true;
+	for (size_t i = 0; i < srv->listener_count; i++)
+		uv_close((uv_handle_t *)&srv->listeners[i].handle, NULL);
+	/* Sessions finish their transaction; the worker's stop timer bounds the wait. */
+	if (srv->sessions == 0)
+		exit(0);
+}
+
+/* Called by a session as it ends: after SIGTERM, the last one out ends the worker. */
+void smtp_server_session_gone(struct smtp_server *srv);
+void smtp_server_session_gone(struct smtp_server *srv)
+{
+	srv->sessions--;
+	if (srv->stopping && srv->sessions == 0)
+		exit(0);
+}
+
+const struct role_ops smtp_role_ops = {
+	.init_privileged = smtp_init_privileged,
+	.start = smtp_start,
+	.stop = smtp_stop,
+};

@@ -1,0 +1,75 @@
+#ifndef MAILD_SMTP_SESSION_H
+#define MAILD_SMTP_SESSION_H
+
+#include <limits.h>
+#include <stdarg.h>
+
+#include "../core/conn.h"
+#include "smtp_cmd.h"
+#include "smtp_data.h"
+#include "smtp_line.h"
+#include "smtp_server.h"
+
+enum smtp_mode {
+	SMTP_MODE_COMMAND, /* reading command lines */
+	SMTP_MODE_DATA,	   /* reading message text after 354 */
+	SMTP_MODE_WAIT,	   /* an answer from another worker is awaited; input is held */
+};
+
+struct smtp_session_rcpt {
+	char address[520]; /* the mailbox it resolved to */
+	char orig_to[520]; /* as the client gave it */
+	char maildir[PATH_MAX];
+	uint64_t quota;
+};
+
+struct smtp_session {
+	struct smtp_server *srv;
+	struct conn *conn;
+	enum smtp_service service;
+	char client[96]; /* "unknown[192.0.2.1]", as Postfix logs it */
+	char helo[ADDRESS_DOMAIN_MAX + 1];
+	bool greeted, esmtp;
+	enum smtp_mode mode;
+	bool discard_input; /* STARTTLS: nothing received before the handshake is kept */
+	struct smtp_line reader;
+	uint8_t line_buf[SMTP_LINE_MAX];
+	uint8_t in[SMTP_INPUT_MAX];
+	size_t in_len;
+	unsigned errors, junk, commands;
+	unsigned counts[SMTP_VERB_AUTH + 1];
+	/* the transaction */
+	bool has_mail, null_sender, smtputf8;
+	char sender[520];
+	char queue_id[16];
+	struct smtp_session_rcpt *rcpts;
+	size_t nrcpt;
+	char pending[520]; /* the RCPT address being resolved */
+	int spool_fd;
+	struct smtp_data data;
+	uint64_t tx_start_ms;
+	uint8_t spool_buf[16384];
+	size_t spool_len;
+	bool spool_failed;
+};
+
+/* smtp_session.c */
+void smtp_reply(struct smtp_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A 4xx/5xx answer: counted, and past SMTP_ERRORS_MAX the session ends with 421. */
+void smtp_reply_error(struct smtp_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void smtp_session_wait(struct smtp_session *s);
+void smtp_session_resume(struct smtp_session *s);
+void smtp_session_end(struct smtp_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void smtp_tx_reset(struct smtp_session *s);
+const char *smtp_proto(const struct smtp_session *s);
+
+/* smtp_session_cmd.c */
+void smtp_session_command(struct smtp_session *s, const struct smtp_bytes *line);
+
+/* smtp_session_data.c */
+void smtp_session_data_start(struct smtp_session *s);
+size_t smtp_session_data_feed(struct smtp_session *s, const uint8_t *in, size_t len);
+
+#endif

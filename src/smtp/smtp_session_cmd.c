@@ -1,0 +1,328 @@
+/* SMTP commands: validation apart from effect, dispatched from a table (RFC 5321 4.1). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "../accounts/resolve.h"
+#include "../core/ipc_msg.h"
+#include "../core/log.h"
+#include "../core/strutil.h"
+#include "smtp_session.h"
+
+typedef void smtp_cmd_fn(struct smtp_session *s, const struct smtp_cmd *cmd);
+
+/* The extensions whose parameters MAIL and RCPT accept (they are what EHLO advertises). */
+#define SMTP_EXTENSIONS (SMTP_EXT_SIZE | SMTP_EXT_8BITMIME | SMTP_EXT_SMTPUTF8 | SMTP_EXT_DSN)
+
+static void smtp_do_ehlo(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	struct smtp_server *srv = s->srv;
+	bool tls = srv->tls != NULL && !conn_is_tls(s->conn);
+
+	smtp_tx_reset(s);
+	(void)str_copy(s->helo, sizeof(s->helo), cmd->helo.domain);
+	s->greeted = true;
+	s->esmtp = cmd->verb == SMTP_VERB_EHLO;
+	if (!s->esmtp) {
+		smtp_reply(s, "250 %s", srv->hostname);
+		return;
+	}
+	smtp_reply(s, "250-%s", srv->hostname);
+	smtp_reply(s, "250-PIPELINING");
+	smtp_reply(s, "250-SIZE %llu", (unsigned long long)srv->size_max);
+	smtp_reply(s, "250-8BITMIME");
+	smtp_reply(s, "250-SMTPUTF8");
+	smtp_reply(s, "250-ENHANCEDSTATUSCODES");
+	smtp_reply(s, tls ? "250-DSN" : "250 DSN");
+	if (tls)
+		smtp_reply(s, "250 STARTTLS");
+}
+
+static void smtp_do_starttls(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	if (conn_is_tls(s->conn)) {
+		smtp_reply_error(s, "554 5.5.1 Error: TLS already active");
+		return;
+	}
+	if (s->srv->tls == NULL) {
+		smtp_reply_error(s, "454 4.7.0 TLS not available due to local problem");
+		return;
+	}
+	if (cmd->arg.len > 0) {
+		smtp_reply_error(s, "501 5.5.4 Syntax: STARTTLS");
+		return;
+	}
+	smtp_reply(s, "220 2.0.0 Ready to start TLS");
+	if (conn_start_tls(s->conn, s->srv->tls) < 0) {
+		smtp_session_end(s, "421 4.7.0 %s Error: TLS failed", s->srv->hostname);
+		return;
+	}
+	/* RFC 3207 4.2: forget everything learnt before TLS, including buffered commands. */
+	smtp_tx_reset(s);
+	s->greeted = false;
+	s->helo[0] = '\0';
+	smtp_line_reset(&s->reader);
+	s->discard_input = true;
+}
+
+static void smtp_new_queue_id(struct smtp_session *s)
+{
+	uint8_t r[5];
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		fatal("getrandom failed");
+	snprintf(s->queue_id, sizeof(s->queue_id), "%02X%02X%02X%02X%02X", r[0], r[1], r[2], r[3],
+		 r[4]);
+}
+
+static void smtp_do_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	if (!s->greeted) {
+		smtp_reply_error(s, "503 5.5.1 Error: send HELO/EHLO first");
+		return;
+	}
+	if (s->has_mail) {
+		smtp_reply_error(s, "503 5.5.1 Error: nested MAIL command");
+		return;
+	}
+	if (s->service != SMTP_SERVICE_MX) {
+		/* RFC 6409 4.3 and the issue: submission needs AUTH, which needs TLS first. */
+		smtp_reply_error(s, conn_is_tls(s->conn)
+					    ? "530 5.7.0 Authentication required"
+					    : "530 5.7.0 Must issue a STARTTLS command first");
+		return;
+	}
+	s->has_mail = true;
+	s->null_sender = cmd->mail.null_sender;
+	s->smtputf8 = cmd->mail.smtputf8;
+	if (!s->null_sender)
+		address_format(&cmd->mail.addr, s->sender, sizeof(s->sender));
+	smtp_new_queue_id(s);
+	s->tx_start_ms = uv_now(s->srv->w->loop);
+	smtp_reply(s, "250 2.1.0 Ok");
+}
+
+static void smtp_log_rcpt_reject(struct smtp_session *s, const char *reply, const char *rcpt)
+{
+	log_info("NOQUEUE: reject: RCPT from %s: %s; from=<%s> to=<%s> proto=%s helo=<%s>",
+		 s->client, reply, log_esc(s->sender), log_esc(rcpt), smtp_proto(s),
+		 log_esc(s->helo));
+}
+
+static void smtp_rcpt_refuse(struct smtp_session *s, const char *fmt, const char *addr)
+{
+	char reply[768];
+
+	snprintf(reply, sizeof(reply), fmt, addr);
+	smtp_log_rcpt_reject(s, reply, addr);
+	smtp_reply_error(s, "%s", reply);
+}
+
+/* Add the local targets of an answer to the transaction; remote ones cannot be relayed
+   without AUTH, which port 25 never has. */
+static int smtp_rcpt_take(struct smtp_session *s, struct ipc_rbuf *r, uint32_t n)
+{
+	for (uint32_t i = 0; i < n && !r->failed; i++) {
+		struct smtp_session_rcpt t = { 0 };
+		bool local = ipc_get_bool(r);
+
+		(void)ipc_get_i64(r);
+		ipc_get_str(r, t.address, sizeof(t.address));
+		t.quota = ipc_get_u64(r);
+		ipc_get_str(r, t.maildir, sizeof(t.maildir));
+		if (r->failed || !local || t.maildir[0] == '\0')
+			continue;
+		(void)str_copy(t.orig_to, sizeof(t.orig_to), s->pending);
+		struct smtp_session_rcpt *grown = realloc(s->rcpts, (s->nrcpt + 1) * sizeof(t));
+		if (grown == NULL)
+			fatal("out of memory");
+		s->rcpts = grown;
+		s->rcpts[s->nrcpt++] = t;
+	}
+	return r->failed ? -1 : 0;
+}
+
+static void smtp_rcpt_answer(struct smtp_session *s, uint8_t status, const char *fail_text,
+			     struct ipc_rbuf *r)
+{
+	const char *a = s->pending;
+
+	switch (status) {
+	case RESOLVE_OK:
+		if (smtp_rcpt_take(s, r, ipc_get_u32(r)) < 0 || ipc_rbuf_end(r) < 0)
+			smtp_reply_error(s, "451 4.3.0 <%s>: Temporary lookup failure", a);
+		else
+			smtp_reply(s, "250 2.1.5 Ok");
+		return;
+	case RESOLVE_NOT_LOCAL:
+		smtp_rcpt_refuse(s, "554 5.7.1 <%s>: Relay access denied", a);
+		return;
+	case RESOLVE_INACTIVE:
+		smtp_rcpt_refuse(s, "550 5.2.1 <%s>: Recipient address rejected: Mailbox disabled",
+				 a);
+		return;
+	case RESOLVE_FAIL: {
+		char fmt[600];
+
+		snprintf(fmt, sizeof(fmt), "550 5.1.1 <%%s>: %s", fail_text);
+		smtp_rcpt_refuse(s, fmt, a);
+		return;
+	}
+	case RESOLVE_UNKNOWN_USER:
+		smtp_rcpt_refuse(s, "550 5.1.1 <%s>: Recipient address rejected: User unknown", a);
+		return;
+	case RESOLVE_LOOP:
+	case RESOLVE_TOO_MANY:
+		smtp_rcpt_refuse(s, "550 5.4.6 <%s>: Recipient address rejected: alias loop", a);
+		return;
+	default:
+		smtp_reply_error(s, "451 4.3.0 <%s>: Temporary lookup failure", a);
+	}
+}
+
+static void smtp_rcpt_done(const struct ipc_frame *frame, int fd, void *ctx)
+{
+	struct smtp_session *s = ctx;
+	char fail_text[512] = "";
+	struct ipc_rbuf r;
+
+	if (fd >= 0)
+		close(fd);
+	if (frame == NULL) {
+		smtp_reply_error(s, "451 4.3.0 <%s>: Temporary lookup failure", s->pending);
+	} else {
+		ipc_rbuf_init(&r, frame->payload, frame->len);
+		uint8_t status = ipc_get_u8(&r);
+		ipc_get_str(&r, fail_text, sizeof(fail_text));
+		smtp_rcpt_answer(s, r.failed ? RESOLVE_TEMPFAIL : status, fail_text, &r);
+	}
+	s->mode = SMTP_MODE_COMMAND;
+	smtp_session_resume(s);
+}
+
+static void smtp_do_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	struct ipc_wbuf b;
+
+	if (!s->has_mail) {
+		smtp_reply_error(s, "503 5.5.1 Error: need MAIL command");
+		return;
+	}
+	if (s->nrcpt >= SMTP_RCPT_MAX) {
+		smtp_reply_error(s, "452 4.5.3 Error: too many recipients");
+		return;
+	}
+	if (cmd->rcpt.postmaster)
+		snprintf(s->pending, sizeof(s->pending), "postmaster@%s", s->srv->hostname);
+	else
+		address_format(&cmd->rcpt.addr, s->pending, sizeof(s->pending));
+	ipc_wbuf_init(&b);
+	ipc_put_str(&b, s->pending);
+	if (ipc_link_request(s->srv->w->peers[ROLE_ACCOUNTS], IPC_ACCT_RESOLVE, &b, -1,
+			     smtp_rcpt_done, s) < 0)
+		smtp_reply_error(s, "451 4.3.0 <%s>: Temporary lookup failure", s->pending);
+	else
+		smtp_session_wait(s);
+	ipc_wbuf_free(&b);
+}
+
+static void smtp_do_data(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	if (!s->has_mail) {
+		smtp_reply_error(s, "503 5.5.1 Error: need MAIL command");
+		return;
+	}
+	if (s->nrcpt == 0) {
+		smtp_reply_error(s, "554 5.5.1 Error: no valid recipients");
+		return;
+	}
+	smtp_session_data_start(s);
+}
+
+static void smtp_do_rset(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	smtp_tx_reset(s);
+	smtp_reply(s, "250 2.0.0 Ok");
+}
+
+static void smtp_do_noop(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	smtp_reply(s, "250 2.0.0 Ok");
+}
+
+static void smtp_do_quit(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	smtp_session_end(s, "221 2.0.0 Bye");
+}
+
+static void smtp_do_vrfy(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	/* RFC 5321 3.5.3: 252 neither confirms nor denies; accounts are never revealed. */
+	smtp_reply(s, "252 2.0.0 Send some mail, I'll try my best");
+}
+
+static void smtp_do_help(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	smtp_reply(s, "214 2.0.0 See RFC 5321");
+}
+
+static void smtp_do_auth(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	if (!conn_is_tls(s->conn))
+		smtp_reply_error(s, "530 5.7.0 Must issue a STARTTLS command first");
+	else
+		smtp_reply_error(s, "503 5.5.1 Error: authentication not enabled");
+}
+
+static void smtp_do_bdat(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	/* RELIABILITY 17: CHUNKING is not offered (yet), so BDAT is not a command. */
+	smtp_reply_error(s, "502 5.5.1 Error: command not implemented");
+}
+
+static smtp_cmd_fn *const smtp_handlers[SMTP_VERB_AUTH + 1] = {
+	[SMTP_VERB_EHLO] = smtp_do_ehlo,	 [SMTP_VERB_HELO] = smtp_do_ehlo,
+	[SMTP_VERB_MAIL] = smtp_do_mail,	 [SMTP_VERB_RCPT] = smtp_do_rcpt,
+	[SMTP_VERB_DATA] = smtp_do_data,	 [SMTP_VERB_BDAT] = smtp_do_bdat,
+	[SMTP_VERB_RSET] = smtp_do_rset,	 [SMTP_VERB_NOOP] = smtp_do_noop,
+	[SMTP_VERB_QUIT] = smtp_do_quit,	 [SMTP_VERB_VRFY] = smtp_do_vrfy,
+	[SMTP_VERB_HELP] = smtp_do_help,	 [SMTP_VERB_STARTTLS] = smtp_do_starttls,
+	[SMTP_VERB_AUTH] = smtp_do_auth,
+};
+
+void smtp_session_command(struct smtp_session *s, const struct smtp_bytes *line)
+{
+	struct smtp_cmd_opts opts = { .ext = s->esmtp ? SMTP_EXTENSIONS : 0,
+				      .smtputf8 = s->smtputf8,
+				      .size_max = s->srv->size_max };
+	struct smtp_reply reply;
+	struct smtp_cmd cmd;
+
+	s->commands++;
+	conn_set_timeout(s->conn, SMTP_COMMAND_TIMEOUT_MS);
+	if (smtp_cmd_parse(line->p, line->len, &opts, &cmd, &reply) < 0) {
+		if (cmd.verb == SMTP_VERB_UNKNOWN && ++s->junk >= SMTP_JUNK_MAX) {
+			smtp_session_end(s, "421 4.7.0 %s Error: too many junk commands",
+					 s->srv->hostname);
+			return;
+		}
+		smtp_reply_error(s, "%d %s %s", reply.code, reply.status, reply.text);
+		return;
+	}
+	s->counts[cmd.verb]++;
+	if ((cmd.verb == SMTP_VERB_NOOP || cmd.verb == SMTP_VERB_RSET) && ++s->junk >= SMTP_JUNK_MAX) {
+		smtp_session_end(s, "421 4.7.0 %s Error: too many junk commands", s->srv->hostname);
+		return;
+	}
+	smtp_handlers[cmd.verb](s, &cmd);
+}

@@ -1,0 +1,216 @@
+/* DATA: the message text into an unlinked spool file, then to the delivery worker; 250 only
+   when every recipient's copy is durable (DESIGN.md, "How a message flows"). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/ipc_msg.h"
+#include "../core/log.h"
+#include "smtp_session.h"
+
+static void smtp_spool_flush(struct smtp_session *s)
+{
+	size_t off = 0;
+
+	while (off < s->spool_len && !s->spool_failed) {
+		ssize_t n = write(s->spool_fd, s->spool_buf + off, s->spool_len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_error("%s: spool write: %s", s->queue_id, strerror(errno));
+			s->spool_failed = true;
+			break;
+		}
+		off += (size_t)n;
+	}
+	s->spool_len = 0;
+}
+
+static void smtp_spool_put(struct smtp_session *s, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+
+	while (len > 0 && !s->spool_failed) {
+		size_t room = sizeof(s->spool_buf) - s->spool_len;
+		size_t n = len < room ? len : room;
+
+		memcpy(s->spool_buf + s->spool_len, b, n);
+		s->spool_len += n;
+		b += n;
+		len -= n;
+		if (s->spool_len == sizeof(s->spool_buf))
+			smtp_spool_flush(s);
+	}
+}
+
+static void smtp_data_out(const uint8_t *p, size_t len, void *ctx)
+{
+	smtp_spool_put(ctx, p, len);
+}
+
+/* RFC 5321 4.4: our trace field first. The client's HELO is untrusted: escaped as in logs. */
+static void smtp_put_received(struct smtp_session *s)
+{
+	char date[64], line[2048];
+	time_t now = time(NULL);
+	struct tm tm;
+	int n;
+
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	n = snprintf(line, sizeof(line),
+		     "Received: from %s (%s)\r\n\tby %s (maild) with %s id %s\r\n%s%s%s%s%s"
+		     "\tfor <%s>; %s\r\n",
+		     log_esc(s->helo), s->client, s->srv->hostname, smtp_proto(s), s->queue_id,
+		     conn_is_tls(s->conn) ? "\t(using " : "",
+		     conn_is_tls(s->conn) ? conn_tls_version(s->conn) : "",
+		     conn_is_tls(s->conn) ? " with cipher " : "",
+		     conn_is_tls(s->conn) ? conn_tls_cipher(s->conn) : "",
+		     conn_is_tls(s->conn) ? ")\r\n" : "", log_esc(s->rcpts[0].orig_to), date);
+	if (n > 0 && (size_t)n < sizeof(line))
+		smtp_spool_put(s, line, (size_t)n);
+}
+
+void smtp_session_data_start(struct smtp_session *s)
+{
+	struct smtp_data_limits limits = { .size_max = s->srv->size_max,
+					   .line_max = SMTP_DATA_LINE_MAX_DEFAULT,
+					   .hops_max = SMTP_DATA_HOPS_MAX_DEFAULT };
+
+	/* Unlinked: nothing is acknowledged from this file, so it needs no fsync and no
+	   clean-up after a crash; delivery makes the durable copies. */
+	s->spool_fd = open(s->srv->spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (s->spool_fd < 0) {
+		log_error("%s: spool file in %s: %s", s->queue_id, s->srv->spool_dir,
+			  strerror(errno));
+		smtp_reply_error(s, "451 4.3.0 Error: queue file write error");
+		return;
+	}
+	s->spool_len = 0;
+	s->spool_failed = false;
+	smtp_put_received(s);
+	smtp_data_init(&s->data, &limits, SMTP_DATA_DOT, smtp_data_out, s);
+	s->mode = SMTP_MODE_DATA;
+	conn_set_timeout(s->conn, SMTP_DATA_TIMEOUT_MS);
+	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+}
+
+static void smtp_data_reject(struct smtp_session *s, const char *reply)
+{
+	log_info("%s: reject: DATA from %s: %s; from=<%s> to=<%s> proto=%s helo=<%s>",
+		 s->queue_id, s->client, reply, log_esc(s->sender), log_esc(s->rcpts[0].orig_to),
+		 smtp_proto(s), log_esc(s->helo));
+	smtp_reply_error(s, "%s", reply);
+	smtp_tx_reset(s);
+}
+
+/* The single DATA reply for every recipient (RFC 5321 4.2.5): 250 only if all are durable;
+   otherwise the first failure decides, and the client retries the whole message. */
+static void smtp_deliver_answer(struct smtp_session *s, struct ipc_rbuf *r)
+{
+	uint32_t n = ipc_get_u32(r);
+	char dsn[16] = "4.3.0", text[256] = "temporary failure";
+	bool ok = n == s->nrcpt;
+
+	for (uint32_t i = 0; i < n && !r->failed; i++) {
+		char d[16], t[256];
+		uint8_t status = ipc_get_u8(r);
+
+		ipc_get_str(r, d, sizeof(d));
+		ipc_get_str(r, t, sizeof(t));
+		if (status != 0 && ok) {
+			ok = false;
+			snprintf(dsn, sizeof(dsn), "%s", d);
+			snprintf(text, sizeof(text), "%s", t);
+		}
+	}
+	if (ipc_rbuf_end(r) < 0)
+		ok = false;
+	if (ok) {
+		log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (delivered)", s->queue_id,
+			 log_esc(s->sender), (unsigned long long)smtp_data_size(&s->data), s->nrcpt);
+		smtp_reply(s, "250 2.0.0 Ok: queued as %s", s->queue_id);
+	} else {
+		smtp_reply_error(s, "%s %s Error: %s", dsn[0] == '5' ? "554" : "451", dsn, text);
+	}
+}
+
+static void smtp_deliver_done(const struct ipc_frame *frame, int fd, void *ctx)
+{
+	struct smtp_session *s = ctx;
+	struct ipc_rbuf r;
+
+	if (fd >= 0)
+		close(fd);
+	if (frame == NULL) {
+		smtp_reply_error(s, "451 4.3.0 Error: delivery unavailable, try again");
+	} else {
+		ipc_rbuf_init(&r, frame->payload, frame->len);
+		smtp_deliver_answer(s, &r);
+	}
+	smtp_tx_reset(s);
+	s->mode = SMTP_MODE_COMMAND;
+	smtp_session_resume(s);
+}
+
+static void smtp_deliver(struct smtp_session *s)
+{
+	struct ipc_wbuf b;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ipc_wbuf_init(&b);
+	ipc_put_str(&b, s->queue_id);
+	ipc_put_str(&b, s->sender);
+	ipc_put_i64(&b, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	ipc_put_u32(&b, (uint32_t)s->nrcpt);
+	for (size_t i = 0; i < s->nrcpt; i++) {
+		ipc_put_str(&b, s->rcpts[i].address);
+		ipc_put_str(&b, s->rcpts[i].orig_to);
+		ipc_put_str(&b, s->rcpts[i].maildir);
+		ipc_put_u64(&b, s->rcpts[i].quota);
+		ipc_put_str(&b, "");
+	}
+	if (ipc_link_request(s->srv->w->peers[ROLE_DELIVERY], IPC_DELIVER, &b, s->spool_fd,
+			     smtp_deliver_done, s) < 0) {
+		smtp_reply_error(s, "451 4.3.0 Error: delivery unavailable, try again");
+		smtp_tx_reset(s);
+	} else {
+		smtp_session_wait(s);
+	}
+	ipc_wbuf_free(&b);
+}
+
+static void smtp_data_end(struct smtp_session *s)
+{
+	unsigned flags = smtp_data_flags(&s->data);
+
+	s->mode = SMTP_MODE_COMMAND;
+	conn_set_timeout(s->conn, SMTP_COMMAND_TIMEOUT_MS);
+	smtp_spool_flush(s);
+	if (flags & SMTP_DATA_BAD_LINE_ENDING)
+		smtp_data_reject(s, "550 5.5.2 Error: bare <CR> or <LF> in message text");
+	else if (flags & (SMTP_DATA_TOO_BIG | SMTP_DATA_LINE_TOO_LONG))
+		smtp_data_reject(s, flags & SMTP_DATA_TOO_BIG
+					    ? "552 5.3.4 Error: message size exceeds fixed limit"
+					    : "552 5.3.4 Error: message line too long");
+	else if (flags & SMTP_DATA_TOO_MANY_HOPS)
+		smtp_data_reject(s, "554 5.4.6 Error: too many hops");
+	else if (s->spool_failed)
+		smtp_data_reject(s, "451 4.3.0 Error: queue file write error");
+	else
+		smtp_deliver(s);
+}
+
+size_t smtp_session_data_feed(struct smtp_session *s, const uint8_t *in, size_t len)
+{
+	size_t used = 0;
+
+	if (smtp_data_feed(&s->data, in, len, &used) == SMTP_DATA_END)
+		smtp_data_end(s);
+	return used;
+}

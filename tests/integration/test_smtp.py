@@ -1,0 +1,246 @@
+"""SMTP receipt on port 25 and the submission ports, with real clients (smtplib, swaks)."""
+import email
+import pathlib
+import smtplib
+import socket
+import ssl
+import subprocess
+import time
+
+import pytest
+
+from conftest import wait_until
+
+
+@pytest.fixture
+def mx(maild):
+    """A running maild with example.test, bob and amy, and an SMTP client factory."""
+    maild.ctl("domain", "add", "example.test", check=0)
+    for user in ["bob", "amy"]:
+        maild.ctl("user", "add", f"{user}@example.test", input="pw\n", check=0)
+    return maild
+
+
+def smtp(m, port_name="smtp"):
+    s = smtplib.SMTP("127.0.0.1", m.ports[port_name], local_hostname="client.test", timeout=30)
+    return s
+
+
+def raw(m, data, port_name="smtp", wait=0.5):
+    """Send raw bytes after the banner; return everything the server said."""
+    with socket.create_connection(("127.0.0.1", m.ports[port_name]), timeout=10) as c:
+        out = c.recv(4096)
+        c.sendall(data)
+        deadline = time.monotonic() + wait
+        c.settimeout(0.2)
+        while time.monotonic() < deadline:
+            try:
+                chunk = c.recv(65536)
+            except socket.timeout:
+                continue
+            if not chunk:
+                break
+            out += chunk
+    return out.decode(errors="replace")
+
+
+def maildir_files(m, user):
+    show = m.ctl_json("user", "show", f"{user}@example.test")[0]
+    root = pathlib.Path(show["maildir"])
+    return sorted((root / "new").iterdir()) + sorted((root / "cur").iterdir())
+
+
+MESSAGE = ("From: Alice <alice@remote.test>\r\nTo: bob@example.test\r\nSubject: hello\r\n"
+           "Message-ID: <m1@remote.test>\r\n\r\nHello Bob.\r\n")
+
+
+def test_banner_and_ehlo_advertise_the_extensions(mx):
+    with smtp(mx) as s:
+        code, text = s.ehlo()
+        assert code == 250
+        features = text.decode().splitlines()
+        for ext in ["PIPELINING", "SIZE 26214400", "8BITMIME", "SMTPUTF8",
+                    "ENHANCEDSTATUSCODES", "DSN", "STARTTLS"]:
+            assert ext in features, features
+        assert not any(f.startswith("AUTH") for f in features)  # never before TLS on 25
+
+
+def test_unknown_user_is_rejected_at_rcpt_with_550(mx):
+    with smtp(mx) as s:
+        s.ehlo()
+        s.mail("alice@remote.test")
+        code, text = s.rcpt("nobody@example.test")
+        assert code == 550 and text.startswith(b"5.1.1")
+    mx.wait_log("NOQUEUE: reject: RCPT from unknown[127.0.0.1]: 550 5.1.1 "
+                "<nobody@example.test>: Recipient address rejected: User unknown; "
+                "from=<alice@remote.test> to=<nobody@example.test> proto=ESMTP helo=<client.test>")
+
+
+def test_relay_is_denied_without_auth(mx):
+    with smtp(mx) as s:
+        s.ehlo()
+        s.mail("alice@remote.test")
+        code, text = s.rcpt("someone@elsewhere.test")
+        assert code == 554 and b"5.7.1" in text and b"Relay access denied" in text
+
+
+@pytest.mark.parametrize("rcpt", ["bob%elsewhere.test@example.test",
+                                  "elsewhere.test!bob@example.test",
+                                  "@relay.test:bob@elsewhere.test"])
+def test_relay_tricks_never_relay(mx, rcpt):
+    # RELIABILITY 21-22: no percent hack, no bang path, source routes stripped then judged.
+    with smtp(mx) as s:
+        s.ehlo()
+        s.mail("alice@remote.test")
+        code, _ = s.docmd("RCPT TO:", f"<{rcpt}>")
+        assert code in (550, 554), code
+
+
+def test_disabled_account_gets_550_5_2_1(mx):
+    mx.ctl("user", "disable", "amy@example.test", check=0)
+    with smtp(mx) as s:
+        s.ehlo()
+        s.mail("alice@remote.test")
+        code, text = s.rcpt("amy@example.test")
+        assert code == 550 and text.startswith(b"5.2.1")
+
+
+def test_fail_alias_rejects_with_its_text(mx):
+    mx.ctl("alias", "add", "gone@example.test", ":fail: Carol left in 2025", check=0)
+    with smtp(mx) as s:
+        s.ehlo()
+        s.mail("alice@remote.test")
+        code, text = s.rcpt("gone@example.test")
+        assert code == 550 and b"Carol left in 2025" in text
+
+
+def test_command_order_is_enforced(mx):
+    with smtp(mx) as s:
+        assert s.docmd("MAIL FROM:<a@remote.test>")[0] == 503
+        s.ehlo()
+        assert s.docmd("RCPT TO:<bob@example.test>")[0] == 503
+        assert s.docmd("DATA")[0] == 503
+        s.mail("a@remote.test")
+        assert s.docmd("MAIL FROM:<a@remote.test>")[0] == 503
+        assert s.docmd("DATA")[0] == 554  # no valid recipients
+
+
+def test_vrfy_never_confirms_an_account(mx):
+    with smtp(mx) as s:
+        s.ehlo()
+        assert s.verify("bob@example.test")[0] == 252
+        assert s.verify("nobody@example.test")[0] == 252
+
+
+def test_size_over_the_limit_is_refused_at_mail(mx):
+    with smtp(mx) as s:
+        s.ehlo()
+        code, text = s.docmd("MAIL FROM:<a@remote.test> SIZE=99999999999")
+        assert code == 552 and text.startswith(b"5.3.4")
+        code, _ = s.docmd("MAIL FROM:<a@remote.test> SIZE=26214400")
+        assert code == 250
+
+
+def test_command_line_over_512_octets_is_refused(mx):
+    # RFC 5321 4.5.3.1.4: 512 octets with the CRLF is the limit (RELIABILITY 8, 14).
+    out = raw(mx, b"NOOP " + b"a" * 505 + b"\r\n")  # exactly 512
+    assert "250 2.0.0 Ok" in out and "500" not in out
+    out = raw(mx, b"NOOP " + b"a" * 506 + b"\r\nNOOP\r\n")  # 513, then a good line
+    assert "500 5.5.2" in out and out.count("250 2.0.0 Ok") == 1
+    out = raw(mx, b"EHLO " + b"a" * 10000 + b"\r\n")  # CVE-2019-16928 shape
+    assert "500 5.5.2" in out
+
+
+@pytest.mark.parametrize("line,code", [(b"EHLO x\n", "500 5.5.2"), (b"NO\x00OP\r\n", "500 5.5.2"),
+                                       (b"FROB\r\n", "500 5.5.1")])
+def test_malformed_command_lines(mx, line, code):
+    assert code in raw(mx, line)
+
+
+def test_junk_flood_is_cut_off(mx):
+    out = raw(mx, b"NOOP\r\n" * 150, wait=1.5)
+    assert "421 4.7.0" in out
+    assert out.count("250 2.0.0 Ok") == 99
+
+
+def test_starttls_discards_pipelined_plaintext(mx):
+    # RELIABILITY 6, CVE-2011-0411: "STARTTLS\r\nRSET\r\n" in one segment.
+    with socket.create_connection(("127.0.0.1", mx.ports["smtp"]), timeout=10) as c:
+        f = c.makefile("rb")
+        f.readline()
+        c.sendall(b"EHLO client.test\r\n")
+        while not f.readline().startswith(b"250 "):
+            pass
+        c.sendall(b"STARTTLS\r\nRSET\r\n")
+        assert f.readline().startswith(b"220 2.0.0")
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        t = ctx.wrap_socket(c, server_hostname="localhost")
+        t.settimeout(1)
+        try:
+            leaked = t.recv(4096)
+        except socket.timeout:
+            leaked = b""
+        assert leaked == b"", leaked  # the RSET never ran
+        t.sendall(b"MAIL FROM:<a@remote.test>\r\n")
+        assert t.recv(4096).startswith(b"503")  # EHLO first again (RFC 3207 4.2)
+        t.sendall(b"EHLO client.test\r\n")
+        reply = b""
+        while b"250 " not in reply:
+            reply += t.recv(4096)
+        assert b"STARTTLS" not in reply  # no second STARTTLS offered
+        assert t.version() in ("TLSv1.2", "TLSv1.3")
+
+
+def test_tls_below_1_2_is_refused(mx):
+    with socket.create_connection(("127.0.0.1", mx.ports["smtp"]), timeout=10) as c:
+        f = c.makefile("rb")
+        f.readline()
+        c.sendall(b"EHLO client.test\r\n")
+        while not f.readline().startswith(b"250 "):
+            pass
+        c.sendall(b"STARTTLS\r\n")
+        f.readline()
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+        ctx.set_ciphers("ALL:@SECLEVEL=0")
+        with pytest.raises((ssl.SSLError, ConnectionResetError, OSError)):
+            ctx.wrap_socket(c, server_hostname="localhost")
+
+
+def test_implicit_tls_on_465_and_submission_needs_auth(mx):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with smtplib.SMTP_SSL("127.0.0.1", mx.ports["smtps"], context=ctx, timeout=30) as s:
+        assert s.ehlo()[0] == 250
+        code, text = s.docmd("MAIL FROM:<bob@example.test>")
+        assert code == 530 and b"5.7.0" in text
+    with smtp(mx, "submission") as s:
+        s.ehlo()
+        code, text = s.docmd("MAIL FROM:<bob@example.test>")
+        assert code == 530 and b"STARTTLS" in text
+        code, text = s.docmd("AUTH PLAIN AGJvYgBwdw==")
+        assert code == 530  # RELIABILITY 30: no AUTH before TLS
+
+
+def test_plaintext_on_the_implicit_tls_port_gets_nothing(mx):
+    with socket.create_connection(("127.0.0.1", mx.ports["smtps"]), timeout=10) as c:
+        c.sendall(b"EHLO client.test\r\n")
+        c.settimeout(5)
+        try:
+            out = c.recv(4096)
+        except (socket.timeout, ConnectionResetError):
+            out = b""
+    assert b"250" not in out and b"220" not in out
+
+
+def test_disconnect_line_counts_commands(mx):
+    with smtp(mx) as s:
+        s.ehlo()
+        s.noop()
+    mx.wait_log("disconnect from unknown[127.0.0.1] ehlo=1 noop=1 quit=1 commands=3")
