@@ -82,6 +82,20 @@ static int smtp_open_listeners(struct smtp_server *srv, const char **error_r)
 	return 0;
 }
 
+static void smtp_read_limits(struct smtp_limits *l, const struct config *c)
+{
+	l->max_connections = (unsigned)config_uint(c, "smtp.max_connections");
+	l->max_connections_per_ip = (unsigned)config_uint(c, "smtp.max_connections_per_ip");
+	l->max_recipients = (unsigned)config_uint(c, "smtp.max_recipients");
+	l->max_errors = (unsigned)config_uint(c, "smtp.max_errors");
+	l->max_junk = (unsigned)config_uint(c, "smtp.max_junk_commands");
+	l->max_messages = (unsigned)config_uint(c, "smtp.max_messages_per_connection");
+	l->command_timeout_ms = config_uint(c, "smtp.command_timeout");
+	l->data_timeout_ms = config_uint(c, "smtp.data_timeout");
+	l->session_timeout_ms = config_uint(c, "smtp.session_timeout");
+	l->line_length = config_uint(c, "limits.line_length");
+}
+
 static int smtp_start(struct worker *w, const char **error_r)
 {
 	struct smtp_server *srv = &smtp_server;
@@ -102,6 +116,7 @@ static int smtp_start(struct worker *w, const char **error_r)
 		return -1;
 	}
 	srv->size_max = config_uint(w->config, "limits.message_size");
+	smtp_read_limits(&srv->limits, w->config);
 	return smtp_open_listeners(srv, error_r);
 }
 

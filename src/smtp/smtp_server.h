@@ -14,13 +14,17 @@ enum smtp_service {
 	SMTP_SERVICE_SMTPS,	 /* port 465: implicit TLS, then AUTH before MAIL */
 };
 
-/* Limits that later become config keys; named here so each has one place. */
-#define SMTP_RCPT_MAX 100	     /* RFC 5321 4.5.3.1.8: at least 100 */
-#define SMTP_ERRORS_MAX 20	     /* RELIABILITY 16: hard error limit, then 421 */
-#define SMTP_JUNK_MAX 100	     /* RELIABILITY 15: NOOP/RSET/unknown flood, then 421 */
-#define SMTP_COMMAND_TIMEOUT_MS (300 * 1000) /* RFC 5321 4.5.3.2.7: 5 minutes */
-#define SMTP_DATA_TIMEOUT_MS (600 * 1000)    /* whole DATA phase of one message */
-#define SMTP_INPUT_MAX (32 * 1024)	     /* unprocessed input held while a reply is awaited */
+/* Unprocessed input held while a reply from another worker is awaited: a read is at most
+   CONN_READ_BUF and reading pauses while waiting, so twice that always suffices. */
+#define SMTP_INPUT_MAX (32 * 1024)
+
+/* The smtp.* limits of the config (docs/admin.md), read once at start. */
+struct smtp_limits {
+	unsigned max_connections, max_connections_per_ip;
+	unsigned max_recipients, max_errors, max_junk, max_messages;
+	uint64_t command_timeout_ms, data_timeout_ms, session_timeout_ms;
+	uint64_t line_length;
+};
 
 struct tls_ctx;
 
@@ -36,12 +40,20 @@ struct smtp_server {
 	char hostname[256];
 	char spool_dir[4096];
 	uint64_t size_max;
+	struct smtp_limits limits;
+	struct smtp_ip_count *per_ip; /* connections by client address */
 	struct smtp_listener listeners[WORKER_LISTEN_MAX];
 	size_t listener_count;
 	unsigned sessions;
 	bool stopping;
 	uint32_t next_session;
 };
+
+/* smtp_ip.c: connections per client address (RELIABILITY 74). */
+struct smtp_ip_count;
+/* Count one more connection from ip; false (nothing counted) when it is over the limit. */
+bool smtp_ip_enter(struct smtp_server *srv, const char *ip);
+void smtp_ip_leave(struct smtp_server *srv, const char *ip);
 
 /* smtp_session.c: a connection accepted on listener l. */
 void smtp_session_accept(struct smtp_listener *l);

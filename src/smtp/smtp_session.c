@@ -44,7 +44,7 @@ void smtp_reply_error(struct smtp_session *s, const char *fmt, ...)
 	smtp_vreply(s, fmt, ap);
 	va_end(ap);
 	/* RELIABILITY 16: a client that keeps failing is cut off. */
-	if (++s->errors >= SMTP_ERRORS_MAX)
+	if (++s->errors >= s->srv->limits.max_errors)
 		smtp_session_end(s, "421 4.7.0 %s Error: too many errors", s->srv->hostname);
 }
 
@@ -86,6 +86,16 @@ void smtp_session_end(struct smtp_session *s, const char *fmt, ...)
 	conn_close(s->conn, true);
 }
 
+void smtp_arm_timeout(struct smtp_session *s, uint64_t ms)
+{
+	uint64_t age = uv_now(s->srv->w->loop) - s->start_ms;
+	uint64_t left = age < s->srv->limits.session_timeout_ms
+				? s->srv->limits.session_timeout_ms - age
+				: 1;
+
+	conn_set_timeout(s->conn, ms < left ? ms : left);
+}
+
 void smtp_session_wait(struct smtp_session *s)
 {
 	s->mode = SMTP_MODE_WAIT;
@@ -98,7 +108,7 @@ void smtp_session_resume(struct smtp_session *s)
 {
 	if (!conn_is_open(s->conn))
 		return;
-	conn_set_timeout(s->conn, SMTP_COMMAND_TIMEOUT_MS);
+	smtp_arm_timeout(s, s->srv->limits.command_timeout_ms);
 	conn_resume(s->conn);
 	smtp_process(s);
 }
@@ -198,6 +208,8 @@ static void smtp_on_close(struct conn *c, const char *reason, void *ctx)
 
 	(void)c;
 	smtp_log_disconnect(s, reason);
+	if (s->ip_counted)
+		smtp_ip_leave(srv, conn_peer_ip(s->conn));
 	/* A parked IPC request must not call back into a freed session. */
 	for (int r = 0; r < ROLE_COUNT; r++)
 		ipc_link_cancel(srv->w->peers[r], s);
@@ -243,6 +255,29 @@ static struct smtp_session *smtp_session_new(struct smtp_listener *l)
 	return s;
 }
 
+/* RELIABILITY 74: caps on connections in total and per client address. */
+static bool smtp_session_over_limits(struct smtp_session *s)
+{
+	struct smtp_server *srv = s->srv;
+
+	if (srv->sessions > srv->limits.max_connections) {
+		log_warning("%s: too many connections (smtp.max_connections %u)", s->client,
+			    srv->limits.max_connections);
+		smtp_session_end(s, "421 4.7.0 %s Error: too many connections", srv->hostname);
+		return true;
+	}
+	if (!smtp_ip_enter(srv, conn_peer_ip(s->conn))) {
+		log_warning("%s: too many connections from this address "
+			    "(smtp.max_connections_per_ip %u)", s->client,
+			    srv->limits.max_connections_per_ip);
+		smtp_session_end(s, "421 4.7.0 %s Error: too many connections from your address",
+				 srv->hostname);
+		return true;
+	}
+	s->ip_counted = true;
+	return false;
+}
+
 void smtp_session_accept(struct smtp_listener *l)
 {
 	struct smtp_server *srv = l->srv;
@@ -254,8 +289,11 @@ void smtp_session_accept(struct smtp_listener *l)
 		return;
 	}
 	srv->sessions++;
+	s->start_ms = uv_now(srv->w->loop);
 	snprintf(s->client, sizeof(s->client), "unknown[%s]", conn_peer_ip(s->conn));
 	log_info("connect from %s", s->client);
+	if (smtp_session_over_limits(s))
+		return;
 	if (l->service == SMTP_SERVICE_SMTPS) {
 		if (srv->tls == NULL || conn_start_tls(s->conn, srv->tls) < 0) {
 			/* RELIABILITY F17: no certificate, no implicit-TLS service. */
@@ -263,6 +301,6 @@ void smtp_session_accept(struct smtp_listener *l)
 			return;
 		}
 	}
-	conn_set_timeout(s->conn, SMTP_COMMAND_TIMEOUT_MS);
+	smtp_arm_timeout(s, srv->limits.command_timeout_ms);
 	smtp_reply(s, "220 %s ESMTP maild", srv->hostname);
 }

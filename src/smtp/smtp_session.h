@@ -36,7 +36,9 @@ struct smtp_session {
 	uint8_t line_buf[SMTP_LINE_MAX];
 	uint8_t in[SMTP_INPUT_MAX];
 	size_t in_len;
-	unsigned errors, junk, commands;
+	unsigned errors, junk, commands, messages;
+	uint64_t start_ms;
+	bool ip_counted;
 	unsigned counts[SMTP_VERB_AUTH + 1];
 	/* the transaction */
 	bool has_mail, null_sender, smtputf8;
@@ -59,6 +61,8 @@ void smtp_reply(struct smtp_session *s, const char *fmt, ...) __attribute__((for
 void smtp_reply_error(struct smtp_session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void smtp_session_wait(struct smtp_session *s);
+/* Arm the deadline for what comes next: ms, or less when the session's own time runs out. */
+void smtp_arm_timeout(struct smtp_session *s, uint64_t ms);
 void smtp_session_resume(struct smtp_session *s);
 void smtp_session_end(struct smtp_session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -87,6 +87,11 @@ static void smtp_do_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 		smtp_reply_error(s, "503 5.5.1 Error: nested MAIL command");
 		return;
 	}
+	if (s->messages >= s->srv->limits.max_messages) {
+		smtp_session_end(s, "421 4.7.0 %s Error: too many messages in one connection",
+				 s->srv->hostname);
+		return;
+	}
 	if (s->service != SMTP_SERVICE_MX) {
 		/* RFC 6409 4.3 and the issue: submission needs AUTH, which needs TLS first. */
 		smtp_reply_error(s, conn_is_tls(s->conn)
@@ -210,7 +215,7 @@ static void smtp_do_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 		smtp_reply_error(s, "503 5.5.1 Error: need MAIL command");
 		return;
 	}
-	if (s->nrcpt >= SMTP_RCPT_MAX) {
+	if (s->nrcpt >= s->srv->limits.max_recipients) {
 		smtp_reply_error(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
@@ -309,9 +314,9 @@ void smtp_session_command(struct smtp_session *s, const struct smtp_bytes *line)
 	struct smtp_cmd cmd;
 
 	s->commands++;
-	conn_set_timeout(s->conn, SMTP_COMMAND_TIMEOUT_MS);
+	smtp_arm_timeout(s, s->srv->limits.command_timeout_ms);
 	if (smtp_cmd_parse(line->p, line->len, &opts, &cmd, &reply) < 0) {
-		if (cmd.verb == SMTP_VERB_UNKNOWN && ++s->junk >= SMTP_JUNK_MAX) {
+		if (cmd.verb == SMTP_VERB_UNKNOWN && ++s->junk >= s->srv->limits.max_junk) {
 			smtp_session_end(s, "421 4.7.0 %s Error: too many junk commands",
 					 s->srv->hostname);
 			return;
@@ -320,7 +325,8 @@ void smtp_session_command(struct smtp_session *s, const struct smtp_bytes *line)
 		return;
 	}
 	s->counts[cmd.verb]++;
-	if ((cmd.verb == SMTP_VERB_NOOP || cmd.verb == SMTP_VERB_RSET) && ++s->junk >= SMTP_JUNK_MAX) {
+	if ((cmd.verb == SMTP_VERB_NOOP || cmd.verb == SMTP_VERB_RSET) &&
+	    ++s->junk >= s->srv->limits.max_junk) {
 		smtp_session_end(s, "421 4.7.0 %s Error: too many junk commands", s->srv->hostname);
 		return;
 	}

@@ -78,7 +78,7 @@ static void smtp_put_received(struct smtp_session *s)
 void smtp_session_data_start(struct smtp_session *s)
 {
 	struct smtp_data_limits limits = { .size_max = s->srv->size_max,
-					   .line_max = SMTP_DATA_LINE_MAX_DEFAULT,
+					   .line_max = s->srv->limits.line_length,
 					   .hops_max = SMTP_DATA_HOPS_MAX_DEFAULT };
 
 	/* Unlinked: nothing is acknowledged from this file, so it needs no fsync and no
@@ -95,7 +95,7 @@ void smtp_session_data_start(struct smtp_session *s)
 	smtp_put_received(s);
 	smtp_data_init(&s->data, &limits, SMTP_DATA_DOT, smtp_data_out, s);
 	s->mode = SMTP_MODE_DATA;
-	conn_set_timeout(s->conn, SMTP_DATA_TIMEOUT_MS);
+	smtp_arm_timeout(s, s->srv->limits.data_timeout_ms);
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
 
@@ -133,6 +133,7 @@ static void smtp_deliver_answer(struct smtp_session *s, struct ipc_rbuf *r)
 	if (ok) {
 		log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (delivered)", s->queue_id,
 			 log_esc(s->sender), (unsigned long long)smtp_data_size(&s->data), s->nrcpt);
+		s->messages++;
 		smtp_reply(s, "250 2.0.0 Ok: queued as %s", s->queue_id);
 	} else {
 		smtp_reply_error(s, "%s %s Error: %s", dsn[0] == '5' ? "554" : "451", dsn, text);
@@ -190,7 +191,7 @@ static void smtp_data_end(struct smtp_session *s)
 	unsigned flags = smtp_data_flags(&s->data);
 
 	s->mode = SMTP_MODE_COMMAND;
-	conn_set_timeout(s->conn, SMTP_COMMAND_TIMEOUT_MS);
+	smtp_arm_timeout(s, s->srv->limits.command_timeout_ms);
 	smtp_spool_flush(s);
 	if (flags & SMTP_DATA_BAD_LINE_ENDING)
 		smtp_data_reject(s, "550 5.5.2 Error: bare <CR> or <LF> in message text");

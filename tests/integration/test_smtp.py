@@ -244,3 +244,118 @@ def test_disconnect_line_counts_commands(mx):
         s.ehlo()
         s.noop()
     mx.wait_log("disconnect from unknown[127.0.0.1] ehlo=1 noop=1 quit=1 commands=3")
+
+
+# --- limits: each at the limit and one past it ---------------------------------------------
+def configure(m, text):
+    m.write_config(text)
+    m.ctl("reload", check=0)
+    # the smtp worker restarts with the new limits
+    assert wait_until(lambda: all(w["state"] == "running" for w in m.status()["workers"]))
+
+
+def test_recipient_limit(mx):
+    configure(mx, "smtp.max_recipients = 3\n")
+    with smtp(mx) as s:
+        s.ehlo()
+        s.mail("a@remote.test")
+        for _ in range(3):
+            assert s.rcpt("bob@example.test")[0] == 250
+        code, text = s.rcpt("bob@example.test")
+        assert code == 452 and text.startswith(b"4.5.3")
+
+
+def test_error_limit(mx):
+    configure(mx, "smtp.max_errors = 3\n")
+    out = raw(mx, b"FROB\r\nFROB\r\nNOOP\r\nFROB\r\nNOOP\r\n", wait=1)
+    lines = [l for l in out.split("\r\n") if l]
+    assert lines[1].startswith("500") and lines[2].startswith("500")
+    assert lines[3].startswith("250")
+    assert lines[4].startswith("500") and lines[5].startswith("421 4.7.0")
+    assert len(lines) == 6  # nothing after the 421
+
+
+def test_junk_limit(mx):
+    configure(mx, "smtp.max_junk_commands = 5\n")
+    out = raw(mx, b"NOOP\r\n" * 4 + b"RSET\r\n" + b"NOOP\r\n", wait=1)
+    assert out.count("250 2.0.0 Ok") == 4 and "421 4.7.0" in out
+
+
+def test_connection_limit_per_ip(mx):
+    configure(mx, "smtp.max_connections_per_ip = 2\n")
+    conns = [socket.create_connection(("127.0.0.1", mx.ports["smtp"]), timeout=5) for _ in range(3)]
+    try:
+        banners = [c.recv(1024) for c in conns]
+        assert banners[0].startswith(b"220") and banners[1].startswith(b"220")
+        assert banners[2].startswith(b"421 4.7.0"), banners[2]
+    finally:
+        for c in conns:
+            c.close()
+    # a freed slot is usable again
+    assert wait_until(lambda: raw(mx, b"QUIT\r\n").startswith("220"))
+
+
+def test_connection_limit_in_total(mx):
+    configure(mx, "smtp.max_connections = 2\n")
+    conns, banners = [], []
+    for p in ["smtp", "submission", "smtp"]:  # one after another: accept order is connect order
+        conns.append(socket.create_connection(("127.0.0.1", mx.ports[p]), timeout=5))
+        banners.append(conns[-1].recv(1024))
+    try:
+        assert [b[:3] for b in banners] == [b"220", b"220", b"421"]
+    finally:
+        for c in conns:
+            c.close()
+
+
+def test_command_timeout_is_not_reset_by_single_bytes(mx):
+    configure(mx, "smtp.command_timeout = 2s\n")
+    with socket.create_connection(("127.0.0.1", mx.ports["smtp"]), timeout=10) as c:
+        c.recv(1024)
+        t0 = time.monotonic()
+        out = b""
+        for ch in b"NOOP NOOP NOOP NOOP":  # 1 byte every 0.25 s, never a whole line
+            try:
+                c.send(bytes([ch]))
+            except OSError:
+                break
+            time.sleep(0.25)
+            c.setblocking(False)
+            try:
+                out += c.recv(1024)
+            except BlockingIOError:
+                pass
+            c.setblocking(True)
+            if out:
+                break
+        assert out.startswith(b"421 4.4.2"), out
+        assert time.monotonic() - t0 < 4.5
+
+
+def test_session_timeout(mx):
+    configure(mx, "smtp.session_timeout = 2s\n")
+    with socket.create_connection(("127.0.0.1", mx.ports["smtp"]), timeout=10) as c:
+        f = c.makefile("rb")
+        f.readline()
+        t0 = time.monotonic()
+        last = b""
+        while time.monotonic() - t0 < 5:
+            try:
+                c.sendall(b"NOOP\r\n")
+            except OSError:
+                break
+            last = f.readline()
+            if not last.startswith(b"250"):
+                break
+            time.sleep(0.3)
+        assert last.startswith(b"421 4.4.2"), last
+
+
+def test_data_line_length_limit_past_it(mx):
+    configure(mx, "limits.line_length = 1000\n")
+    with smtp(mx) as s:
+        s.ehlo()
+        s.mail("a@remote.test")
+        s.rcpt("bob@example.test")
+        code, text = s.data(b"Subject: long\r\n\r\n" + b"y" * 999 + b"\r\n")  # 1001 with CRLF
+        assert code == 552 and text.startswith(b"5.3.4")
