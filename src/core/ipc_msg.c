@@ -1,3 +1,5 @@
+#include <limits.h>
+
 #include "ipc_msg.h"
 
 #define R(t) ((uint16_t)((t) | IPC_REPLY))
@@ -18,10 +20,13 @@ static const struct ipc_type_info ipc_type_list[] = {
 	{ R(IPC_ACCT_RESOLVE), 128 * 1024, "acct-resolve-reply" },
 	{ IPC_ACCT_QUOTA, 1024, "acct-quota" },
 	{ R(IPC_ACCT_QUOTA), 2048, "acct-quota-reply" },
-	{ IPC_DELIVER, 256 * 1024, "deliver" },
-	{ R(IPC_DELIVER), 128 * 1024, "deliver-reply" },
 	{ IPC_ADMIN_REHASH, 2048, "admin-rehash" },
 	{ R(IPC_ADMIN_REHASH), 1, "admin-rehash-reply" },
+	{ IPC_DELIVER, IPC_DELIVER_MAX, "deliver" },
+	{ R(IPC_DELIVER), IPC_DELIVER_REPLY_MAX, "deliver-reply" },
+	{ IPC_QUOTA_CHECK, 4 + PATH_MAX + 8 + 8, "quota-check" },
+	{ R(IPC_QUOTA_CHECK), 1 + 8, "quota-check-reply" },
+	{ IPC_MAILBOX_CHANGED, 4 + PATH_MAX + 4 + IPC_DELIVER_FOLDER_MAX, "mailbox-changed" },
 };
 
 const struct ipc_types ipc_types_all = {

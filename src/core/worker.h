@@ -65,5 +65,6 @@ int worker_reply(struct ipc_link *link, const struct ipc_frame *request,
 extern const struct role_ops accounts_role_ops;
 extern const struct role_ops admin_role_ops;
 extern const struct role_ops smtp_role_ops;
+extern const struct role_ops delivery_role_ops;
 
 #endif

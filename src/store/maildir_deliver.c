@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -443,5 +445,48 @@ int maildir_tmp_cleanup(const char *maildir, time_t max_age, unsigned int *remov
 		*error_r = strerror(err);
 		return -1;
 	}
+	return 0;
+}
+
+/* The pid in "<secs>.M<usecs>P<pid>Q<n>.<host>", or 0 when the name is not of that shape. */
+static pid_t maildir_name_pid(const char *name)
+{
+	const char *p = strchr(name, '.');
+	long pid;
+	char *end;
+
+	if (p == NULL || p[1] != 'M')
+		return 0;
+	p = strchr(p, 'P');
+	if (p == NULL)
+		return 0;
+	pid = strtol(p + 1, &end, 10);
+	if (end == p + 1 || *end != 'Q' || pid <= 0 || pid > INT32_MAX)
+		return 0;
+	return (pid_t)pid;
+}
+
+int maildir_tmp_sweep_dead(const char *maildir, unsigned int *removed_r)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *dir;
+	int dfd;
+
+	*removed_r = 0;
+	if (snprintf(path, sizeof(path), "%s/tmp", maildir) >= (int)sizeof(path))
+		return -1;
+	dir = opendir(path);
+	if (dir == NULL)
+		return errno == ENOENT ? 0 : -1;
+	dfd = dirfd(dir);
+	while ((de = readdir(dir)) != NULL) {
+		pid_t pid = de->d_name[0] == '.' ? 0 : maildir_name_pid(de->d_name);
+
+		if (pid > 0 && kill(pid, 0) < 0 && errno == ESRCH &&
+		    unlinkat(dfd, de->d_name, 0) == 0)
+			(*removed_r)++;
+	}
+	closedir(dir);
 	return 0;
 }

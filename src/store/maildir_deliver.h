@@ -91,6 +91,12 @@ int maildir_deliver(int spool_fd, const struct maildir_rcpt *rcpts, size_t count
    another delivery process, an external program): call it before any such writer runs.
    0 with *removed_r set, or -1 with *error_r (static or strerror text); a missing tmp/ is
    not an error. */
+/* Remove tmp/ files whose writer is gone: names made by maildir_name_unique() carry the
+   writer's pid (P<pid>), and a file whose pid no longer exists can never be finished (a
+   delivery or APPEND killed half-way, RELIABILITY F1/F5). Files of live processes, and names
+   without a pid, are left to maildir_tmp_cleanup(). Cheap: tmp/ is normally empty. */
+int maildir_tmp_sweep_dead(const char *maildir, unsigned int *removed_r);
+
 int maildir_tmp_cleanup(const char *maildir, time_t max_age, unsigned int *removed_r,
 			const char **error_r);
 

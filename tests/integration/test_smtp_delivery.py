@@ -1,0 +1,222 @@
+"""SMTP delivery into Maildir with real clients: the message is on disk before 250."""
+import pathlib
+import smtplib
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import wait_until
+from test_smtp import MESSAGE, maildir_files, mx, raw, smtp  # noqa: F401 (mx is a fixture)
+
+
+def read_message(path):
+    return path.read_bytes()
+
+
+def test_message_is_in_the_maildir_before_250(mx):
+    with smtp(mx) as s:
+        s.ehlo()
+        s.mail("alice@remote.test")
+        s.rcpt("bob@example.test")
+        code, text = s.data(MESSAGE.encode())
+        assert code == 250 and text.startswith(b"2.0.0 Ok: queued as ")
+        qid = text.split()[-1].decode()
+    files = maildir_files(mx, "bob")
+    assert len(files) == 1
+    name = files[0].name
+    data = read_message(files[0])
+    assert f",S={len(data)}," in name or name.endswith(f",S={len(data)}") or f",S={len(data)}:" in name
+    assert data.startswith(b"Return-Path: <alice@remote.test>\r\nDelivered-To: bob@example.test\r\n"
+                           b"Received: from client.test (unknown[127.0.0.1])\r\n\tby maild.test")
+    assert f"id {qid}".encode() in data
+    assert data.endswith(MESSAGE.encode())
+    assert list((files[0].parent.parent / "tmp").iterdir()) == []
+    mx.wait_log(f"{qid}: to=<bob@example.test>")
+
+
+def test_several_recipients_aliases_catchall_and_plus(mx):
+    mx.ctl("alias", "add", "sales@example.test", "bob@example.test,amy@example.test", check=0)
+    mx.ctl("alias", "add", "@example.test", "amy@example.test", check=0)
+    with smtp(mx) as s:
+        s.ehlo()
+        s.mail("alice@remote.test")
+        assert s.rcpt("sales@example.test")[0] == 250
+        assert s.rcpt("bob+news@example.test")[0] == 250
+        assert s.rcpt("whoever@example.test")[0] == 250
+        assert s.rcpt("postmaster@example.test")[0] == 250
+        assert s.data(MESSAGE.encode())[0] == 250
+    # bob: via sales and bob+news; amy: via sales, the catch-all and postmaster — once each.
+    assert len(maildir_files(mx, "bob")) == 1
+    assert len(maildir_files(mx, "amy")) == 1
+
+
+@pytest.mark.parametrize("body", [b"line one\n.\nMAIL FROM:<x@evil.test>\r\n",
+                                  b"line one\r\n.\nline two\r\n",
+                                  b"line one\n.\r\nline two\r\n",
+                                  b"line one\r.\r\nline two\r\n",
+                                  b"bare\rcr\r\n"])
+def test_bare_lf_and_cr_are_rejected_never_split(mx, body):
+    # RELIABILITY 1-3: SMTP smuggling shapes; only CRLF.CRLF ends the data.
+    with socket.create_connection(("127.0.0.1", mx.ports["smtp"]), timeout=10) as c:
+        f = c.makefile("rb")
+        f.readline()
+        c.sendall(b"EHLO client.test\r\n")
+        while not f.readline().startswith(b"250 "):
+            pass
+        c.sendall(b"MAIL FROM:<a@remote.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n")
+        assert f.readline().startswith(b"250")
+        assert f.readline().startswith(b"250")
+        assert f.readline().startswith(b"354")
+        c.sendall(b"Subject: x\r\n\r\n" + body + b"\r\n.\r\n")
+        reply = f.readline()
+        assert reply.startswith(b"550 5.5.2"), reply
+        c.sendall(b"NOOP\r\n")
+        assert f.readline().startswith(b"250")  # still in step: nothing was taken as a command
+    assert maildir_files(mx, "bob") == []
+
+
+def test_dot_stuffing_is_undone(mx):
+    body = "Subject: dots\r\n\r\n.leading dot\r\n..two dots\r\n"
+    with smtp(mx) as s:
+        s.ehlo()
+        s.sendmail("a@remote.test", ["bob@example.test"], body)
+    data = read_message(maildir_files(mx, "bob")[0])
+    assert data.endswith(b".leading dot\r\n..two dots\r\n")
+
+
+def test_message_over_the_size_limit_is_read_then_refused(mx):
+    mx.write_config("limits.message_size = 10K\n")
+    mx.ctl("reload", check=0)
+    time_ok = wait_until(lambda: b"SIZE 10240" in smtp_ehlo(mx), timeout=10)
+    assert time_ok
+    big = "Subject: big\r\n\r\n" + ("x" * 998 + "\r\n") * 20
+    with smtp(mx) as s:
+        s.ehlo()
+        s.mail("a@remote.test")
+        s.rcpt("bob@example.test")
+        code, text = s.data(big.encode())
+        assert code == 552 and text.startswith(b"5.3.4")
+        assert s.noop()[0] == 250  # the session stayed in step
+    assert maildir_files(mx, "bob") == []
+
+
+def smtp_ehlo(m):
+    try:
+        with smtp(m) as s:
+            return s.ehlo()[1]
+    except OSError:
+        return b""
+
+
+def test_pipelined_transactions(mx):
+    data = (b"EHLO client.test\r\n"
+            b"MAIL FROM:<a@remote.test>\r\nRCPT TO:<bob@example.test>\r\nRCPT TO:<nope@example.test>\r\nDATA\r\n"
+            b"Subject: one\r\n\r\nfirst\r\n.\r\n"
+            b"MAIL FROM:<a@remote.test>\r\nRCPT TO:<amy@example.test>\r\nDATA\r\n"
+            b"Subject: two\r\n\r\nsecond\r\n.\r\nQUIT\r\n")
+    out = raw(mx, data, wait=3)
+    codes = [l[:3] for l in out.split("\r\n") if l[:3].isdigit() and l[3:4] == " "]
+    assert codes == ["220", "250", "250", "250", "550", "354", "250", "250", "250", "354", "250",
+                     "221"], out
+    assert len(maildir_files(mx, "bob")) == 1 and len(maildir_files(mx, "amy")) == 1
+
+
+def test_utf8_addresses_need_smtputf8(mx):
+    mx.ctl("user", "add", "jörg@example.test", input="pw\n", check=0)
+    with smtp(mx) as s:
+        s.command_encoding = "utf-8"
+        s.ehlo()
+        code, _ = s.docmd("MAIL FROM:<jörg@remote.test>")
+        assert code == 553  # RELIABILITY 25
+        assert s.docmd("MAIL FROM:<jörg@remote.test> SMTPUTF8")[0] == 250
+        assert s.docmd("RCPT TO:<jörg@example.test>")[0] == 250
+        body = "Subject: Grüße\r\n\r\n8-bit body: äöü\r\n".encode()
+        assert s.data(body)[0] == 250
+    files = maildir_files(mx, "jörg")
+    assert read_message(files[0]).endswith(body)
+
+
+def test_swaks_delivers_over_starttls(mx):
+    r = subprocess.run(["swaks", "--server", f"127.0.0.1:{mx.ports['smtp']}", "--from",
+                        "alice@remote.test", "--to", "amy@example.test", "-tls",
+                        "--header", "Subject: via swaks"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    data = read_message(maildir_files(mx, "amy")[0])
+    assert b"with ESMTPS id" in data and b"(using TLSv1." in data
+
+
+# --- crash safety ---------------------------------------------------------------------------
+def test_acknowledged_mail_survives_delivery_worker_kills(mx):
+    """2,000 messages over 4 sessions while delivery is SIGKILLed at random moments: every
+    message that got 250 is in the Maildir exactly once; nothing is left in tmp/."""
+    import os
+    import random
+    import signal
+    import threading
+
+    total, sessions = 2000, 4
+    accepted, lock, stop = [], threading.Lock(), threading.Event()
+
+    def sender(n):
+        i = 0
+        while i < total // sessions:
+            try:
+                with smtp(mx) as s:
+                    s.ehlo()
+                    while i < total // sessions:
+                        mid = f"<crash-{n}-{i}@remote.test>"
+                        msg = f"Message-ID: {mid}\r\nSubject: crash {n} {i}\r\n\r\nbody {i}\r\n"
+                        i += 1
+                        try:
+                            s.mail("a@remote.test")
+                            s.rcpt("bob@example.test")
+                            code, _ = s.data(msg.encode())
+                        except smtplib.SMTPResponseException:
+                            s.rset()
+                            continue
+                        if code == 250:
+                            with lock:
+                                accepted.append(mid)
+            except (smtplib.SMTPException, OSError):
+                continue
+
+    def killer():
+        rng = random.Random(1)
+        while not stop.is_set():
+            time.sleep(rng.uniform(0.05, 0.4))
+            pid = mx.worker_pids().get("delivery", 0)
+            if pid > 0:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    threads = [threading.Thread(target=sender, args=(n,)) for n in range(sessions)]
+    k = threading.Thread(target=killer)
+    k.start()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(600)
+    stop.set()
+    k.join()
+    assert len(accepted) > total // 4, len(accepted)  # the test exercised something
+    seen = {}
+    root = pathlib.Path(mx.ctl_json("user", "show", "bob@example.test")[0]["maildir"])
+    for f in list((root / "new").iterdir()) + list((root / "cur").iterdir()):
+        for line in f.read_bytes().split(b"\r\n"):
+            if line.startswith(b"Message-ID: "):
+                mid = line[12:].decode()
+                seen[mid] = seen.get(mid, 0) + 1
+                break
+    for mid in accepted:
+        assert seen.get(mid) == 1, (mid, seen.get(mid))
+    # Leftovers of killed deliveries are removed when delivery starts again.
+    wait_until(lambda: mx.worker_pids()["delivery"] > 0)
+    with smtp(mx) as s:
+        s.sendmail("a@remote.test", ["bob@example.test"], "Subject: last\r\n\r\nx\r\n")
+    assert wait_until(lambda: list((root / "tmp").iterdir()) == [], timeout=10), \
+        list((root / "tmp").iterdir())
