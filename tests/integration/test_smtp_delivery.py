@@ -158,7 +158,7 @@ def test_acknowledged_mail_survives_delivery_worker_kills(mx):
     import threading
 
     total, sessions = 2000, 4
-    accepted, lock, stop = [], threading.Lock(), threading.Event()
+    accepted, kills, lock, stop = [], [], threading.Lock(), threading.Event()
 
     def sender(n):
         i = 0
@@ -191,6 +191,7 @@ def test_acknowledged_mail_survives_delivery_worker_kills(mx):
             if pid > 0:
                 try:
                     os.kill(pid, signal.SIGKILL)
+                    kills.append(pid)
                 except ProcessLookupError:
                     pass
 
@@ -203,7 +204,9 @@ def test_acknowledged_mail_survives_delivery_worker_kills(mx):
         t.join(600)
     stop.set()
     k.join()
-    assert len(accepted) > total // 4, len(accepted)  # the test exercised something
+    # It exercised something: kills landed, and mail got through between them (while
+    # delivery is down or backing off after quick crashes, smtp answers 451 instead).
+    assert len(kills) >= 3 and len(accepted) >= 100, (len(kills), len(accepted))
     seen = {}
     root = pathlib.Path(mx.ctl_json("user", "show", "bob@example.test")[0]["maildir"])
     for f in list((root / "new").iterdir()) + list((root / "cur").iterdir()):
