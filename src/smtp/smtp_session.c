@@ -65,6 +65,9 @@ void smtp_tx_reset(struct smtp_session *s)
 	free(s->rcpts);
 	s->rcpts = NULL;
 	s->nrcpt = 0;
+	free(s->cand);
+	s->cand = NULL;
+	s->ncand = 0;
 	if (s->spool_fd >= 0)
 		close(s->spool_fd);
 	s->spool_fd = -1;

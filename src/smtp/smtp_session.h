@@ -47,6 +47,10 @@ struct smtp_session {
 	struct smtp_session_rcpt *rcpts;
 	size_t nrcpt;
 	char pending[520]; /* the RCPT address being resolved */
+	/* its local targets, held until their quotas are checked */
+	struct smtp_session_rcpt *cand;
+	size_t ncand, cand_next;
+	bool quota_pending; /* an IPC_QUOTA_CHECK answer will resume the session */
 	int spool_fd;
 	struct smtp_data data;
 	uint64_t tx_start_ms;

@@ -125,10 +125,14 @@ static void smtp_rcpt_refuse(struct smtp_session *s, const char *fmt, const char
 	smtp_reply_error(s, "%s", reply);
 }
 
-/* Add the local targets of an answer to the transaction; remote ones cannot be relayed
-   without AUTH, which port 25 never has. */
+/* Hold the local targets of an answer until their quotas are checked; remote ones cannot
+   be relayed without AUTH, which port 25 never has. */
 static int smtp_rcpt_take(struct smtp_session *s, struct ipc_rbuf *r, uint32_t n)
 {
+	free(s->cand);
+	s->cand = NULL;
+	s->ncand = 0;
+	s->cand_next = 0;
 	for (uint32_t i = 0; i < n && !r->failed; i++) {
 		struct smtp_session_rcpt t = { 0 };
 		bool local = ipc_get_bool(r);
@@ -140,13 +144,89 @@ static int smtp_rcpt_take(struct smtp_session *s, struct ipc_rbuf *r, uint32_t n
 		if (r->failed || !local || t.maildir[0] == '\0')
 			continue;
 		(void)str_copy(t.orig_to, sizeof(t.orig_to), s->pending);
-		struct smtp_session_rcpt *grown = realloc(s->rcpts, (s->nrcpt + 1) * sizeof(t));
+		struct smtp_session_rcpt *grown = realloc(s->cand, (s->ncand + 1) * sizeof(t));
 		if (grown == NULL)
 			fatal("out of memory");
-		s->rcpts = grown;
-		s->rcpts[s->nrcpt++] = t;
+		s->cand = grown;
+		s->cand[s->ncand++] = t;
 	}
 	return r->failed ? -1 : 0;
+}
+
+/* Every target had room: they join the transaction. */
+static void smtp_rcpt_commit(struct smtp_session *s)
+{
+	struct smtp_session_rcpt *grown = realloc(s->rcpts, (s->nrcpt + s->ncand) * sizeof(*grown));
+
+	if (grown == NULL && s->nrcpt + s->ncand > 0)
+		fatal("out of memory");
+	s->rcpts = grown;
+	memcpy(s->rcpts + s->nrcpt, s->cand, s->ncand * sizeof(*grown));
+	s->nrcpt += s->ncand;
+	free(s->cand);
+	s->cand = NULL;
+	s->ncand = 0;
+	smtp_reply(s, "250 2.1.5 Ok");
+}
+
+static bool smtp_rcpt_quota_next(struct smtp_session *s);
+
+static void smtp_rcpt_quota_done(const struct ipc_frame *frame, int fd, void *ctx)
+{
+	struct smtp_session *s = ctx;
+	uint8_t verdict = IPC_QUOTA_TEMPFAIL;
+	struct ipc_rbuf r;
+
+	if (fd >= 0)
+		close(fd);
+	s->quota_pending = false;
+	if (frame != NULL) {
+		ipc_rbuf_init(&r, frame->payload, frame->len);
+		verdict = ipc_get_u8(&r);
+		(void)ipc_get_u64(&r);
+		if (ipc_rbuf_end(&r) < 0)
+			verdict = IPC_QUOTA_TEMPFAIL;
+	}
+	if (verdict == IPC_QUOTA_OVER) {
+		/* RELIABILITY 69: this recipient waits; the others of the message are unaffected. */
+		smtp_rcpt_refuse(s, "452 4.2.2 <%s>: Recipient address rejected: Mailbox full",
+				 s->pending);
+		free(s->cand);
+		s->cand = NULL;
+		s->ncand = 0;
+	} else if (smtp_rcpt_quota_next(s)) {
+		return; /* asked about the next target */
+	}
+	/* A check that could not be made does not refuse: delivery checks again. */
+	if (s->cand != NULL)
+		smtp_rcpt_commit(s);
+	s->mode = SMTP_MODE_COMMAND;
+	smtp_session_resume(s);
+}
+
+/* Ask delivery about the next target with a quota; false when none is left. */
+static bool smtp_rcpt_quota_next(struct smtp_session *s)
+{
+	while (s->cand_next < s->ncand) {
+		struct smtp_session_rcpt *t = &s->cand[s->cand_next++];
+		struct ipc_wbuf b;
+		int ret;
+
+		if (t->quota == 0)
+			continue;
+		ipc_wbuf_init(&b);
+		ipc_put_str(&b, t->maildir);
+		ipc_put_u64(&b, t->quota);
+		ipc_put_u64(&b, 0);
+		ret = ipc_link_request(s->srv->w->peers[ROLE_DELIVERY], IPC_QUOTA_CHECK, &b, -1,
+				       smtp_rcpt_quota_done, s);
+		ipc_wbuf_free(&b);
+		if (ret == 0) {
+			s->quota_pending = true;
+			return true;
+		}
+	}
+	return false;
 }
 
 static void smtp_rcpt_answer(struct smtp_session *s, uint8_t status, const char *fail_text,
@@ -158,8 +238,8 @@ static void smtp_rcpt_answer(struct smtp_session *s, uint8_t status, const char 
 	case RESOLVE_OK:
 		if (smtp_rcpt_take(s, r, ipc_get_u32(r)) < 0 || ipc_rbuf_end(r) < 0)
 			smtp_reply_error(s, "451 4.3.0 <%s>: Temporary lookup failure", a);
-		else
-			smtp_reply(s, "250 2.1.5 Ok");
+		else if (!smtp_rcpt_quota_next(s))
+			smtp_rcpt_commit(s);
 		return;
 	case RESOLVE_NOT_LOCAL:
 		smtp_rcpt_refuse(s, "554 5.7.1 <%s>: Relay access denied", a);
@@ -202,6 +282,8 @@ static void smtp_rcpt_done(const struct ipc_frame *frame, int fd, void *ctx)
 		uint8_t status = ipc_get_u8(&r);
 		ipc_get_str(&r, fail_text, sizeof(fail_text));
 		smtp_rcpt_answer(s, r.failed ? RESOLVE_TEMPFAIL : status, fail_text, &r);
+		if (s->quota_pending)
+			return; /* the quota answer resumes the session */
 	}
 	s->mode = SMTP_MODE_COMMAND;
 	smtp_session_resume(s);

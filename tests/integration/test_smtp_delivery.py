@@ -223,3 +223,26 @@ def test_acknowledged_mail_survives_delivery_worker_kills(mx):
         s.sendmail("a@remote.test", ["bob@example.test"], "Subject: last\r\n\r\nx\r\n")
     assert wait_until(lambda: list((root / "tmp").iterdir()) == [], timeout=10), \
         list((root / "tmp").iterdir())
+
+
+def test_over_quota_recipient_gets_452_at_rcpt_others_unaffected(mx):
+    # Non-inclusive quota (docs/admin.md): accepted while usage is below the limit, so the first
+    # 3 KB message goes in under a 2K quota; then bob is over it.
+    mx.ctl("user", "quota", "bob@example.test", "2K", check=0)
+    body = "Subject: fill\r\n\r\n" + "z" * 3000 + "\r\n"
+    with smtp(mx) as s:
+        s.ehlo()
+        s.mail("a@remote.test")
+        assert s.rcpt("bob@example.test")[0] == 250
+        assert s.data(body.encode())[0] == 250
+        s.mail("a@remote.test")
+        code, text = s.rcpt("bob@example.test")
+        assert code == 452 and text.startswith(b"4.2.2"), (code, text)
+        assert s.rcpt("amy@example.test")[0] == 250
+        assert s.data(MESSAGE.encode())[0] == 250
+    # bob: the message, and once the warning that his mailbox crossed 90 % of its quota
+    bob = [f.read_bytes() for f in maildir_files(mx, "bob")]
+    assert len(bob) == 2 and sum(b"Subject: fill" in m for m in bob) == 1
+    assert sum(b"Subject: Your mailbox is 90% full" in m for m in bob) == 1
+    assert len(maildir_files(mx, "amy")) == 1
+    mx.wait_log("452 4.2.2 <bob@example.test>: Recipient address rejected: Mailbox full")
