@@ -73,6 +73,7 @@ void smtp_tx_reset(struct smtp_session *s)
 	s->spool_fd = -1;
 	s->spool_len = 0;
 	s->spool_failed = false;
+	s->bdat_started = false;
 }
 
 /* Say a last line and close; the rest happens in on_close. */
@@ -144,6 +145,8 @@ static size_t smtp_step(struct smtp_session *s, const uint8_t *in, size_t len)
 
 	if (s->mode == SMTP_MODE_DATA)
 		return smtp_session_data_feed(s, in, len);
+	if (s->mode == SMTP_MODE_BDAT)
+		return smtp_session_bdat_feed(s, in, len);
 	r = smtp_line_feed(&s->reader, in, len, &used, &line);
 	if (r == SMTP_LINE_OK)
 		smtp_session_command(s, &line);

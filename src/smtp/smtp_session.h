@@ -13,6 +13,7 @@
 enum smtp_mode {
 	SMTP_MODE_COMMAND, /* reading command lines */
 	SMTP_MODE_DATA,	   /* reading message text after 354 */
+	SMTP_MODE_BDAT,	   /* reading the octets of a BDAT chunk (RFC 3030) */
 	SMTP_MODE_WAIT,	   /* an answer from another worker is awaited; input is held */
 };
 
@@ -52,6 +53,10 @@ struct smtp_session {
 	size_t ncand, cand_next;
 	bool quota_pending; /* an IPC_QUOTA_CHECK answer will resume the session */
 	int spool_fd;
+	bool bdat_started;  /* this transaction's text comes in BDAT chunks */
+	bool bdat_last;	    /* the chunk being read is the LAST one */
+	const char *bdat_refusal; /* read the chunk, then answer this instead */
+	uint64_t bdat_left; /* octets of the chunk still to read */
 	struct smtp_data data;
 	uint64_t tx_start_ms;
 	uint8_t spool_buf[16384];
@@ -79,5 +84,7 @@ void smtp_session_command(struct smtp_session *s, const struct smtp_bytes *line)
 /* smtp_session_data.c */
 void smtp_session_data_start(struct smtp_session *s);
 size_t smtp_session_data_feed(struct smtp_session *s, const uint8_t *in, size_t len);
+void smtp_session_bdat_start(struct smtp_session *s, uint64_t size, bool last);
+size_t smtp_session_bdat_feed(struct smtp_session *s, const uint8_t *in, size_t len);
 
 #endif

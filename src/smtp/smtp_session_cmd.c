@@ -35,6 +35,7 @@ static void smtp_do_ehlo(struct smtp_session *s, const struct smtp_cmd *cmd)
 	smtp_reply(s, "250-8BITMIME");
 	smtp_reply(s, "250-SMTPUTF8");
 	smtp_reply(s, "250-ENHANCEDSTATUSCODES");
+	smtp_reply(s, "250-CHUNKING");
 	smtp_reply(s, tls ? "250-DSN" : "250 DSN");
 	if (tls)
 		smtp_reply(s, "250 STARTTLS");
@@ -326,6 +327,11 @@ static void smtp_do_data(struct smtp_session *s, const struct smtp_cmd *cmd)
 		smtp_reply_error(s, "554 5.5.1 Error: no valid recipients");
 		return;
 	}
+	if (s->bdat_started) {
+		/* RFC 3030 2: DATA may not follow BDAT in one transaction. */
+		smtp_reply_error(s, "503 5.5.1 Error: DATA after BDAT");
+		return;
+	}
 	smtp_session_data_start(s);
 }
 
@@ -372,9 +378,7 @@ static void smtp_do_auth(struct smtp_session *s, const struct smtp_cmd *cmd)
 
 static void smtp_do_bdat(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
-	(void)cmd;
-	/* RELIABILITY 17: CHUNKING is not offered (yet), so BDAT is not a command. */
-	smtp_reply_error(s, "502 5.5.1 Error: command not implemented");
+	smtp_session_bdat_start(s, cmd->bdat.size, cmd->bdat.last);
 }
 
 static smtp_cmd_fn *const smtp_handlers[SMTP_VERB_AUTH + 1] = {
@@ -398,6 +402,11 @@ void smtp_session_command(struct smtp_session *s, const struct smtp_bytes *line)
 	s->commands++;
 	smtp_arm_timeout(s, s->srv->limits.command_timeout_ms);
 	if (smtp_cmd_parse(line->p, line->len, &opts, &cmd, &reply) < 0) {
+		if (cmd.verb == SMTP_VERB_BDAT) {
+			/* The chunk's length is unknown: there is no way back into step. */
+			smtp_session_end(s, "%d %s %s", reply.code, reply.status, reply.text);
+			return;
+		}
 		if (cmd.verb == SMTP_VERB_UNKNOWN && ++s->junk >= s->srv->limits.max_junk) {
 			smtp_session_end(s, "421 4.7.0 %s Error: too many junk commands",
 					 s->srv->hostname);

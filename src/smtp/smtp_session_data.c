@@ -75,7 +75,8 @@ static void smtp_put_received(struct smtp_session *s)
 		smtp_spool_put(s, line, (size_t)n);
 }
 
-void smtp_session_data_start(struct smtp_session *s)
+/* The spool file and the decoder for one message; -1 when the file cannot be made. */
+static int smtp_message_open(struct smtp_session *s, enum smtp_data_mode mode)
 {
 	struct smtp_data_limits limits = { .size_max = s->srv->size_max,
 					   .line_max = s->srv->limits.line_length,
@@ -87,13 +88,21 @@ void smtp_session_data_start(struct smtp_session *s)
 	if (s->spool_fd < 0) {
 		log_error("%s: spool file in %s: %s", s->queue_id, s->srv->spool_dir,
 			  strerror(errno));
-		smtp_reply_error(s, "451 4.3.0 Error: queue file write error");
-		return;
+		return -1;
 	}
 	s->spool_len = 0;
 	s->spool_failed = false;
 	smtp_put_received(s);
-	smtp_data_init(&s->data, &limits, SMTP_DATA_DOT, smtp_data_out, s);
+	smtp_data_init(&s->data, &limits, mode, smtp_data_out, s);
+	return 0;
+}
+
+void smtp_session_data_start(struct smtp_session *s)
+{
+	if (smtp_message_open(s, SMTP_DATA_DOT) < 0) {
+		smtp_reply_error(s, "451 4.3.0 Error: queue file write error");
+		return;
+	}
 	s->mode = SMTP_MODE_DATA;
 	smtp_arm_timeout(s, s->srv->limits.data_timeout_ms);
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
@@ -186,10 +195,8 @@ static void smtp_deliver(struct smtp_session *s)
 	ipc_wbuf_free(&b);
 }
 
-static void smtp_data_end(struct smtp_session *s)
+static void smtp_message_end(struct smtp_session *s, unsigned flags)
 {
-	unsigned flags = smtp_data_flags(&s->data);
-
 	s->mode = SMTP_MODE_COMMAND;
 	smtp_arm_timeout(s, s->srv->limits.command_timeout_ms);
 	smtp_spool_flush(s);
@@ -212,6 +219,62 @@ size_t smtp_session_data_feed(struct smtp_session *s, const uint8_t *in, size_t 
 	size_t used = 0;
 
 	if (smtp_data_feed(&s->data, in, len, &used) == SMTP_DATA_END)
-		smtp_data_end(s);
+		smtp_message_end(s, smtp_data_flags(&s->data));
 	return used;
+}
+
+/* RFC 3030 2: a chunk is read whatever happens, so the session stays in step; what would
+   have refused the command is answered once its octets are in. */
+static const char *smtp_bdat_refusal(struct smtp_session *s)
+{
+	if (!s->has_mail)
+		return "503 5.5.1 Error: need MAIL command";
+	if (s->nrcpt == 0)
+		return "554 5.5.1 Error: no valid recipients";
+	if (!s->bdat_started && smtp_message_open(s, SMTP_DATA_CHUNK) < 0)
+		return "451 4.3.0 Error: queue file write error";
+	s->bdat_started = true;
+	return NULL;
+}
+
+static void smtp_bdat_chunk_done(struct smtp_session *s)
+{
+	s->mode = SMTP_MODE_COMMAND;
+	smtp_arm_timeout(s, s->srv->limits.command_timeout_ms);
+	if (s->bdat_refusal != NULL) {
+		smtp_reply_error(s, "%s", s->bdat_refusal);
+		if (s->bdat_started)
+			smtp_tx_reset(s);
+		return;
+	}
+	if (s->bdat_last) {
+		smtp_message_end(s, smtp_data_finish(&s->data));
+		return;
+	}
+	smtp_reply(s, "250 2.0.0 Ok: %llu octets received",
+		   (unsigned long long)smtp_data_size(&s->data));
+}
+
+void smtp_session_bdat_start(struct smtp_session *s, uint64_t size, bool last)
+{
+	s->bdat_refusal = smtp_bdat_refusal(s);
+	s->bdat_left = size;
+	s->bdat_last = last;
+	s->mode = SMTP_MODE_BDAT;
+	smtp_arm_timeout(s, s->srv->limits.data_timeout_ms);
+	if (size == 0)
+		smtp_bdat_chunk_done(s);
+}
+
+size_t smtp_session_bdat_feed(struct smtp_session *s, const uint8_t *in, size_t len)
+{
+	size_t n = len < s->bdat_left ? len : (size_t)s->bdat_left;
+	size_t used = 0;
+
+	if (s->bdat_refusal == NULL)
+		(void)smtp_data_feed(&s->data, in, n, &used);
+	s->bdat_left -= n;
+	if (s->bdat_left == 0)
+		smtp_bdat_chunk_done(s);
+	return n;
 }

@@ -60,7 +60,7 @@ def test_banner_and_ehlo_advertise_the_extensions(mx):
         assert code == 250
         features = text.decode().splitlines()
         for ext in ["PIPELINING", "SIZE 26214400", "8BITMIME", "SMTPUTF8",
-                    "ENHANCEDSTATUSCODES", "DSN", "STARTTLS"]:
+                    "ENHANCEDSTATUSCODES", "CHUNKING", "DSN", "STARTTLS"]:
             assert ext in features, features
         assert not any(f.startswith("AUTH") for f in features)  # never before TLS on 25
 

@@ -246,3 +246,61 @@ def test_over_quota_recipient_gets_452_at_rcpt_others_unaffected(mx):
     assert sum(b"Subject: Your mailbox is 90% full" in m for m in bob) == 1
     assert len(maildir_files(mx, "amy")) == 1
     mx.wait_log("452 4.2.2 <bob@example.test>: Recipient address rejected: Mailbox full")
+
+
+# --- CHUNKING (RFC 3030) --------------------------------------------------------------------
+def converse(m, data, replies, wait=3):
+    """Send data after EHLO, return the first `replies` final reply lines."""
+    with socket.create_connection(("127.0.0.1", m.ports["smtp"]), timeout=10) as c:
+        f = c.makefile("rb")
+        f.readline()
+        c.sendall(b"EHLO client.test\r\n")
+        ehlo = []
+        while True:
+            line = f.readline()
+            ehlo.append(line)
+            if line.startswith(b"250 "):
+                break
+        c.sendall(data)
+        out = []
+        while len(out) < replies:
+            line = f.readline()
+            if not line:
+                break
+            if line[3:4] == b" ":
+                out.append(line.decode().rstrip())
+        return ehlo, out
+
+
+def test_bdat_chunks_make_one_message(mx):
+    part1, part2 = b"Subject: chunks\r\n\r\nfirst ", b"second\r\n"
+    ehlo, out = converse(mx, b"MAIL FROM:<a@remote.test>\r\nRCPT TO:<bob@example.test>\r\n"
+                         + b"BDAT %d\r\n" % len(part1) + part1
+                         + b"BDAT %d LAST\r\n" % len(part2) + part2 + b"QUIT\r\n", 5)
+    assert b"250-CHUNKING\r\n" in ehlo
+    assert out[2] == f"250 2.0.0 Ok: {len(part1)} octets received"
+    assert out[3].startswith("250 2.0.0 Ok: queued as ")
+    data = maildir_files(mx, "bob")[0].read_bytes()
+    assert data.endswith(part1 + part2)
+
+
+def test_bdat_is_read_even_when_refused_and_the_session_stays_in_step(mx):
+    # RELIABILITY 17: the chunk is consumed, then the refusal; its bytes are never commands.
+    ehlo, out = converse(mx, b"BDAT 12\r\nNOOP\r\nNOOP\r\nNOOP\r\n", 2)
+    assert out[0].startswith("503 5.5.1") and out[1].startswith("250 2.0.0 Ok")
+    ehlo, out = converse(mx, b"MAIL FROM:<a@remote.test>\r\nRCPT TO:<bob@example.test>\r\n"
+                         b"BDAT 3\r\nabcDATA\r\n", 4)
+    assert out[3].startswith("503 5.5.1")  # DATA after BDAT
+    ehlo, out = converse(mx, b"BDAT twelve\r\nNOOP\r\n", 1)
+    assert out[0].startswith("501")  # and the connection is closed: the length is unknown
+
+
+def test_bdat_past_the_size_limit_is_refused_after_last(mx):
+    mx.write_config("limits.message_size = 1K\n")
+    mx.ctl("reload", check=0)
+    wait_until(lambda: all(w["state"] == "running" for w in mx.status()["workers"]))
+    body = b"x" * 3000
+    ehlo, out = converse(mx, b"MAIL FROM:<a@remote.test>\r\nRCPT TO:<bob@example.test>\r\n"
+                         + b"BDAT 3000 LAST\r\n" + body + b"NOOP\r\n", 4)
+    assert out[2].startswith("552 5.3.4") and out[3].startswith("250")
+    assert maildir_files(mx, "bob") == []
