@@ -7,6 +7,7 @@
 #include "../core/conn.h"
 #include "smtp_cmd.h"
 #include "smtp_data.h"
+#include "smtp_header_filter.h"
 #include "smtp_line.h"
 #include "smtp_server.h"
 
@@ -58,6 +59,7 @@ struct smtp_session {
 	const char *bdat_refusal; /* read the chunk, then answer this instead */
 	uint64_t bdat_left; /* octets of the chunk still to read */
 	struct smtp_data data;
+	struct smtp_header_filter headers; /* drops X-Spam-* on the way to the spool */
 	uint64_t tx_start_ms;
 	uint8_t spool_buf[16384];
 	size_t spool_len;

@@ -47,9 +47,18 @@ static void smtp_spool_put(struct smtp_session *s, const void *p, size_t len)
 	}
 }
 
-static void smtp_data_out(const uint8_t *p, size_t len, void *ctx)
+static void smtp_spool_out(const uint8_t *p, size_t len, void *ctx)
 {
 	smtp_spool_put(ctx, p, len);
+}
+
+/* Decoded message text goes through the header filter on its way to the spool: X-Spam-*
+   fields are ours to set (the filter step), never the sender's. */
+static void smtp_data_out(const uint8_t *p, size_t len, void *ctx)
+{
+	struct smtp_session *s = ctx;
+
+	smtp_header_filter_feed(&s->headers, p, len);
 }
 
 /* RFC 5321 4.4: our trace field first. The client's HELO is untrusted: escaped as in logs. */
@@ -93,6 +102,7 @@ static int smtp_message_open(struct smtp_session *s, enum smtp_data_mode mode)
 	s->spool_len = 0;
 	s->spool_failed = false;
 	smtp_put_received(s);
+	smtp_header_filter_init(&s->headers, "x-spam-", smtp_spool_out, s);
 	smtp_data_init(&s->data, &limits, mode, smtp_data_out, s);
 	return 0;
 }
@@ -197,6 +207,7 @@ static void smtp_deliver(struct smtp_session *s)
 
 static void smtp_message_end(struct smtp_session *s, unsigned flags)
 {
+	smtp_header_filter_finish(&s->headers);
 	s->mode = SMTP_MODE_COMMAND;
 	smtp_arm_timeout(s, s->srv->limits.command_timeout_ms);
 	smtp_spool_flush(s);

@@ -304,3 +304,16 @@ def test_bdat_past_the_size_limit_is_refused_after_last(mx):
                          + b"BDAT 3000 LAST\r\n" + body + b"NOOP\r\n", 4)
     assert out[2].startswith("552 5.3.4") and out[3].startswith("250")
     assert maildir_files(mx, "bob") == []
+
+
+def test_x_spam_headers_from_outside_are_stripped(mx):
+    msg = ("X-Spam-Status: No, score=-100\r\nX-Spam-Flag: NO\r\n\tfolded\r\nSubject: clean?\r\n"
+           "X-Spammy-Name: kept\r\n\r\nX-Spam-Status: in the body stays\r\n")
+    with smtp(mx) as s:
+        s.ehlo()
+        s.sendmail("a@remote.test", ["bob@example.test"], msg)
+    data = maildir_files(mx, "bob")[0].read_bytes()
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert b"X-Spam-Status" not in head and b"X-Spam-Flag" not in head and b"folded" not in head
+    assert b"Subject: clean?" in head and b"X-Spammy-Name: kept" in head
+    assert body == b"X-Spam-Status: in the body stays\r\n"
