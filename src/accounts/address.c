@@ -2,6 +2,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../core/utf8.h"
 #include "address.h"
 
 /* RFC 1035 2.3.4 */
@@ -62,36 +63,6 @@ static bool ascii_atext(uint8_t c)
    for anything else: a stray continuation byte, overlong forms (C0, C1, E0 80..9F,
    F0 80..8F), surrogates (ED A0..BF), values past U+10FFFF (F4 90.., F5..FF) and sequences cut
    short by the end of the input or by an ASCII byte. */
-static size_t utf8_len(const uint8_t *p, size_t avail)
-{
-	uint8_t lo = 0x80, hi = 0xbf;
-	size_t n;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (p[0] == 0xe0)
-		lo = 0xa0;
-	else if (p[0] == 0xed)
-		hi = 0x9f;
-	else if (p[0] == 0xf0)
-		lo = 0x90;
-	else if (p[0] == 0xf4)
-		hi = 0x8f;
-	if (avail < n || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++) {
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	}
-	return n;
-}
-
 /* One non-ASCII character at p: its length, or 0 with *error_r set. The two messages say
    where it was found. */
 static size_t address_nonascii(const uint8_t *p, size_t avail, bool utf8, const char *refused,
@@ -103,7 +74,7 @@ static size_t address_nonascii(const uint8_t *p, size_t avail, bool utf8, const 
 		*error_r = refused;
 		return 0;
 	}
-	n = utf8_len(p, avail);
+	n = utf8_char_len(p, avail);
 	if (n == 0)
 		*error_r = malformed;
 	return n;

@@ -24,6 +24,16 @@ static int admin_domain_arg(struct admin_call *call, char *out, size_t size)
 	return 0;
 }
 
+/* The answer to a failed look-up or change of domain name. */
+static void admin_domain_fail(struct admin_call *call, const char *name, int ret)
+{
+	if (ret == ADB_NOT_FOUND)
+		admin_reply_error(call, ADMIN_EX_NOUSER, "domain %s: no such domain", name);
+	else
+		admin_reply_error(call, admin_db_code(ret), "domain %s: %s", name,
+				  accounts_db_last_error(call->st->db));
+}
+
 void admin_domain_add(struct admin_call *call)
 {
 	char name[256];
@@ -35,8 +45,7 @@ void admin_domain_add(struct admin_call *call)
 	if (ret == ADB_EXISTS)
 		admin_reply_error(call, ADMIN_EX_CANTCREAT, "domain %s: already exists", name);
 	else if (ret != ADB_OK)
-		admin_reply_error(call, admin_db_code(ret), "domain %s: %s", name,
-				  accounts_db_last_error(call->st->db));
+		admin_domain_fail(call, name, ret);
 	else
 		admin_reply_ok(call, json_pack("{s:s}", "domain", name));
 }
@@ -70,11 +79,8 @@ void admin_domain_show(struct admin_call *call)
 	if (admin_domain_arg(call, name, sizeof(name)) < 0)
 		return;
 	ret = accounts_db_domain_get(call->st->db, name, &d);
-	if (ret == ADB_NOT_FOUND)
-		admin_reply_error(call, ADMIN_EX_NOUSER, "domain %s: no such domain", name);
-	else if (ret != ADB_OK)
-		admin_reply_error(call, admin_db_code(ret), "domain %s: %s", name,
-				  accounts_db_last_error(call->st->db));
+	if (ret != ADB_OK)
+		admin_domain_fail(call, name, ret);
 	else
 		admin_reply_ok(call, admin_domain_json(&d));
 }
@@ -90,15 +96,12 @@ void admin_domain_remove(struct admin_call *call)
 	ret = accounts_db_domain_get(call->st->db, name, &d);
 	if (ret == ADB_OK)
 		ret = accounts_db_domain_remove(call->st->db, name);
-	if (ret == ADB_NOT_FOUND)
-		admin_reply_error(call, ADMIN_EX_NOUSER, "domain %s: no such domain", name);
-	else if (ret == ADB_IN_USE)
+	if (ret == ADB_IN_USE)
 		admin_reply_error(call, ADMIN_EX_DATAERR,
 				  "domain %s: still has %lld account(s); remove them first", name,
 				  (long long)d.accounts);
 	else if (ret != ADB_OK)
-		admin_reply_error(call, admin_db_code(ret), "domain %s: %s", name,
-				  accounts_db_last_error(call->st->db));
+		admin_domain_fail(call, name, ret);
 	else
 		admin_reply_ok(call, json_pack("{s:s}", "domain", name));
 }

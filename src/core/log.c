@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "utf8.h"
 
 static char log_ident[64] = "maild";
 static bool log_foreground = true;
@@ -114,33 +115,6 @@ void fatal(const char *fmt, ...)
 	exit(70);
 }
 
-/* Length of the valid UTF-8 sequence at p (2-4), or 0. */
-static size_t utf8_seq_len(const unsigned char *p, size_t avail)
-{
-	size_t n;
-	unsigned min;
-	unsigned cp;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, cp = p[0] & 0x1f, min = 0x80;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, cp = p[0] & 0x0f, min = 0x800;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, cp = p[0] & 0x07, min = 0x10000;
-	else
-		return 0;
-	if (n > avail)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 const char *log_esc_buf(const char *in, size_t len, char *out, size_t out_size)
 {
 	const unsigned char *p = (const unsigned char *)in;
@@ -152,7 +126,7 @@ const char *log_esc_buf(const char *in, size_t len, char *out, size_t out_size)
 		return out;
 	}
 	for (size_t i = 0; i < len;) {
-		size_t n = p[i] >= 0x80 ? utf8_seq_len(p + i, len - i) : 0;
+		size_t n = p[i] >= 0x80 ? utf8_char_len(p + i, len - i) : 0;
 		size_t need = n > 0 ? n : (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\') ? 1 : 4;
 
 		if (o + need + 4 > out_size) {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../core/log.h"
+#include "../core/utf8.h"
 #include "../core/strutil.h"
 #include "delivery_exec.h"
 #include "maildir_create.h"
@@ -112,27 +113,11 @@ static bool exec_header_safe(const char *s)
 }
 
 /* Length of the UTF-8 sequence at p (RFC 3629, no overlongs or surrogates), 0 if invalid. */
-static size_t exec_utf8_len(const unsigned char *p)
-{
-	size_t n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : 2;
-
-	if (*p < 0xc2 || *p > 0xf4)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	}
-	if ((*p == 0xe0 && p[1] < 0xa0) || (*p == 0xed && p[1] > 0x9f) ||
-	    (*p == 0xf0 && p[1] < 0x90) || (*p == 0xf4 && p[1] > 0x8f))
-		return 0;
-	return n;
-}
-
 /* Maildir++ folder name: one path component below the root, whose own name starts with the
    dot we add; '.' separates levels, so no level may be empty. */
 static bool exec_folder_valid(const char *folder)
 {
-	const unsigned char *p = (const unsigned char *)folder;
+	const unsigned char *start = (const unsigned char *)folder, *p = start;
 	size_t len = strlen(folder);
 
 	if (len == 0 || len >= DELIVERY_FOLDER_MAX - 1 || p[0] == '.' || p[len - 1] == '.' ||
@@ -143,7 +128,7 @@ static bool exec_folder_valid(const char *folder)
 
 		if (*p == '/' || *p < 0x20 || *p == 0x7f)
 			return false;
-		if (*p >= 0x80 && (n = exec_utf8_len(p)) == 0)
+		if (*p >= 0x80 && (n = utf8_char_len(p, len - (size_t)(p - start))) == 0)
 			return false;
 		p += n;
 	}
