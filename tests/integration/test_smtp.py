@@ -359,3 +359,47 @@ def test_data_line_length_limit_past_it(mx):
         s.rcpt("bob@example.test")
         code, text = s.data(b"Subject: long\r\n\r\n" + b"y" * 999 + b"\r\n")  # 1001 with CRLF
         assert code == 552 and text.startswith(b"5.3.4")
+
+
+def peer_cert_der(port):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw_sock:
+        with ctx.wrap_socket(raw_sock) as c:
+            return c.getpeercert(binary_form=True)
+
+
+def test_certificate_is_reloaded_on_sighup_without_dropping_sessions(mx):
+    before = peer_cert_der(mx.ports["smtps"])
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    held = smtplib.SMTP_SSL("127.0.0.1", mx.ports["smtps"], local_hostname="client.test",
+                            context=ctx, timeout=30)
+    held.ehlo()
+    pids = mx.worker_pids()
+    # A renewal rewrites the files in place (certbot, acme.sh): same paths, new contents.
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "30",
+                    "-subj", "/CN=renewed.test", "-keyout", str(mx.dir / "tls" / "key.pem"),
+                    "-out", str(mx.dir / "tls" / "cert.pem")], check=True, capture_output=True)
+    mx.proc.send_signal(1)
+    mx.wait_log("TLS certificate reloaded")
+    assert wait_until(lambda: peer_cert_der(mx.ports["smtps"]) != before)
+    assert mx.worker_pids()["smtp"] == pids["smtp"]  # no restart
+    assert held.noop()[0] == 250  # the session from before the reload goes on
+    held.quit()
+    # STARTTLS on 25 uses the new one too.
+    with smtp(mx) as s:
+        s.ehlo()
+        s.starttls(context=ctx)
+        assert s.sock.getpeercert(binary_form=True) != before
+
+
+def test_broken_certificate_on_reload_keeps_the_old_one(mx):
+    before = peer_cert_der(mx.ports["smtps"])
+    (mx.dir / "tls" / "cert.pem").write_text("not a certificate\n")
+    mx.proc.send_signal(1)
+    mx.wait_log("TLS certificate not reloaded")
+    assert peer_cert_der(mx.ports["smtps"]) == before
