@@ -12,7 +12,7 @@
  * Dovecot's default Maildir++ layout writes it: "." followed by the levels in modified UTF-7
  * joined with "." ("Work/Entwürfe" is ".Work.Entw&APw-rfe"). INBOX is the root Maildir itself.
  *
- * Decisions (docs/architecture.md, "Folders"):
+ * Decisions (recorded here, where the IMAP session reads them):
  * - INBOX is case-insensitive as a whole name and as the first level: "inbox/Sub" is
  *   "INBOX/Sub", stored as ".INBOX.Sub" (Dovecot does the same with its Maildir++ layout).
  *   The directory ".INBOX" itself and first levels that differ from "INBOX" only in case
