@@ -205,11 +205,11 @@ size_t mime_qp_finish(struct mime_qp *d, uint8_t *out)
 {
 	size_t n = 0;
 
-	if (d->state == QP_EQ || d->state == QP_EQ_HEX) {
+	/* a final "=" alone is a soft line break whose line end was lost */
+	if (d->state == QP_EQ_HEX) {
 		d->flags |= MIME_DECODE_INVALID;
 		out[n++] = '=';
-		if (d->state == QP_EQ_HEX)
-			out[n++] = d->hex;
+		out[n++] = d->hex;
 	}
 	d->nheld = 0;
 	d->state = QP_TEXT;

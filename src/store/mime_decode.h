@@ -61,8 +61,8 @@ struct mime_qp {
 void mime_qp_init(struct mime_qp *d);
 /* Decode len octets into out (room for MIME_QP_OUT_MAX(len)); returns the octets written. */
 size_t mime_qp_decode(struct mime_qp *d, const uint8_t *in, size_t len, uint8_t *out);
-/* End of input: an unfinished "=" escape is written as it was (at most 3 octets); trailing
-   blanks are dropped. Returns the octets written. */
+/* End of input: a final "=" is a soft line break, "=X" is written as it was (at most 2
+   octets), trailing blanks are dropped. Returns the octets written. */
 size_t mime_qp_finish(struct mime_qp *d, uint8_t *out);
 
 /* Which decoder a Content-Transfer-Encoding value calls for. */
