@@ -121,8 +121,8 @@ struct mime_message *mime_test_parse(const char *text, bool crlf, uint8_t **buf_
 	return mime_message_parse(buf, n, NULL);
 }
 
-char *mime_test_section(const struct mime_message *m, const char *spec,
-                        const char *const *fields, size_t nfields)
+char *mime_test_section(const struct mime_message *m, const char *spec, const char *const *fields,
+                        size_t nfields)
 {
 	struct mime_section s;
 	struct mime_buf out = MIME_BUF_INIT;

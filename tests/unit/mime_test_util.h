@@ -20,7 +20,7 @@ bool mime_test_utf8_ok(const uint8_t *p, size_t len);
 struct mime_message *mime_test_parse(const char *text, bool crlf, uint8_t **buf_r);
 /* Resolve a section given as text ("1.2.HEADER") and return its octets as a malloc'd
    string, or NULL when it resolves to nothing. */
-char *mime_test_section(const struct mime_message *m, const char *spec,
-                        const char *const *fields, size_t nfields);
+char *mime_test_section(const struct mime_message *m, const char *spec, const char *const *fields,
+                        size_t nfields);
 
 #endif

@@ -138,8 +138,8 @@ static void test_charset_conversion_streams(void **state)
 	assert_int_equal(mime_charset_to_utf8("shift_jis", sjis, 3, &out), 1);
 	assert_string_equal(mime_buf_str(&out), "\xE6\x97\xA5\xEF\xBF\xBD");
 	mime_buf_truncate(&out, 0);
-	assert_int_equal(mime_charset_to_utf8("ks_c_5601-1987", (const uint8_t *)"\xb0\xa1", 2, &out),
-	                 1);
+	assert_int_equal(
+	    mime_charset_to_utf8("ks_c_5601-1987", (const uint8_t *)"\xb0\xa1", 2, &out), 1);
 	assert_string_equal(mime_buf_str(&out), "\xEA\xB0\x80");
 	mime_buf_truncate(&out, 0);
 	assert_int_equal(mime_charset_to_utf8("../../etc/x", (const uint8_t *)"a", 1, &out), 0);
@@ -148,34 +148,33 @@ static void test_charset_conversion_streams(void **state)
 	mime_buf_free(&out);
 }
 
-static const char text_message[] =
-    "From: =?iso-8859-1?q?J=F6rg?= <j@x.test>\n"
-    "To: a@b.test\n"
-    "Subject: =?utf-8?B?R3LDvMOfZQ==?=\n"
-    "Content-Type: multipart/mixed; boundary=b\n"
-    "\n"
-    "--b\n"
-    "Content-Type: text/plain; charset=iso-8859-1\n"
-    "Content-Transfer-Encoding: quoted-printable\n"
-    "\n"
-    "caf=E9 cr=\n"
-    "=E8me\n"
-    "--b\n"
-    "Content-Type: text/html; charset=utf-8\n"
-    "Content-Transfer-Encoding: base64\n"
-    "\n"
-    "PGh0bWw+PGI+Ym9sZDwvYj4g4oKsPC9odG1sPg==\n"
-    "--b\n"
-    "Content-Type: application/octet-stream\n"
-    "\n"
-    "binary secret\n"
-    "--b\n"
-    "Content-Type: message/rfc822\n"
-    "\n"
-    "Subject: inner subject\n"
-    "\n"
-    "inner text\n"
-    "--b--\n";
+static const char text_message[] = "From: =?iso-8859-1?q?J=F6rg?= <j@x.test>\n"
+                                   "To: a@b.test\n"
+                                   "Subject: =?utf-8?B?R3LDvMOfZQ==?=\n"
+                                   "Content-Type: multipart/mixed; boundary=b\n"
+                                   "\n"
+                                   "--b\n"
+                                   "Content-Type: text/plain; charset=iso-8859-1\n"
+                                   "Content-Transfer-Encoding: quoted-printable\n"
+                                   "\n"
+                                   "caf=E9 cr=\n"
+                                   "=E8me\n"
+                                   "--b\n"
+                                   "Content-Type: text/html; charset=utf-8\n"
+                                   "Content-Transfer-Encoding: base64\n"
+                                   "\n"
+                                   "PGh0bWw+PGI+Ym9sZDwvYj4g4oKsPC9odG1sPg==\n"
+                                   "--b\n"
+                                   "Content-Type: application/octet-stream\n"
+                                   "\n"
+                                   "binary secret\n"
+                                   "--b\n"
+                                   "Content-Type: message/rfc822\n"
+                                   "\n"
+                                   "Subject: inner subject\n"
+                                   "\n"
+                                   "inner text\n"
+                                   "--b--\n";
 
 static void test_text_extraction(void **state)
 {
@@ -188,7 +187,8 @@ static void test_text_extraction(void **state)
 	assert_int_equal(mime_text_extract(m, MIME_TEXT_MAX_DEFAULT, &out), 0);
 	t = mime_buf_str(&out);
 	assert_non_null(strstr(t, "J\xC3\xB6rg <j@x.test>\n"));
-	assert_non_null(strstr(t, "Gr\xC3\xBC\xC3\x9F" "e\n"));
+	assert_non_null(strstr(t, "Gr\xC3\xBC\xC3\x9F"
+	                          "e\n"));
 	assert_non_null(strstr(t, "caf\xC3\xA9 cr\xC3\xA8me"));
 	assert_non_null(strstr(t, "bold"));
 	assert_non_null(strstr(t, "\xE2\x82\xAC"));

@@ -23,13 +23,15 @@ static char *field_text(const struct mime_field *f)
 
 static void test_fields_unfold_over_crlf_and_bare_lf(void **state)
 {
-	static const char hdr[] = "Subject: a\r\n  b\r\nFrom: x\n\ty\nX-Empty:\r\n\r\nSubject: body";
+	static const char hdr[] =
+	    "Subject: a\r\n  b\r\nFrom: x\n\ty\nX-Empty:\r\n\r\nSubject: body";
 	struct mime_header_iter it;
 	struct mime_field f;
 	char *v;
 
 	(void)state;
-	assert_int_equal(mime_header_size(U8(hdr), strlen(hdr)), strlen(hdr) - strlen("Subject: body"));
+	assert_int_equal(mime_header_size(U8(hdr), strlen(hdr)),
+	                 strlen(hdr) - strlen("Subject: body"));
 	mime_header_iter_init(&it, U8(hdr), strlen(hdr));
 	assert_true(mime_header_next(&it, &f));
 	assert_true(mime_field_is(&f, "SUBJECT"));
@@ -87,7 +89,8 @@ static void test_empty_header_section(void **state)
 
 static void test_header_fields_filter_keeps_lines_and_makes_crlf(void **state)
 {
-	static const char hdr[] = "From: a@b\nSubject: one\n two\nTo: c@d\r\nsubject: again\r\n\r\n";
+	static const char hdr[] =
+	    "From: a@b\nSubject: one\n two\nTo: c@d\r\nsubject: again\r\n\r\n";
 	const char *names[] = {"SUBJECT"};
 	struct mime_buf out = MIME_BUF_INIT;
 
@@ -140,12 +143,13 @@ static void test_rfc2231_continuations_and_charsets(void **state)
 
 	(void)state;
 	/* RFC 2231 4.1's example */
-	assert_int_equal(mime_content_type_parse(
-	                     &a,
-	                     "application/x-stuff; title*0*=us-ascii'en'This%20is%20even%20more%20; "
-	                     "title*1*=%2A%2A%2Afun%2A%2A%2A%20; title*2=\"isn't it!\"",
-	                     &ct),
-	                 1);
+	assert_int_equal(
+	    mime_content_type_parse(
+	        &a,
+	        "application/x-stuff; title*0*=us-ascii'en'This%20is%20even%20more%20; "
+	        "title*1*=%2A%2A%2Afun%2A%2A%2A%20; title*2=\"isn't it!\"",
+	        &ct),
+	    1);
 	assert_int_equal(ct.nparams, 1);
 	assert_string_equal(ct.params[0].name, "title");
 	assert_true(ct.params[0].extended);
@@ -153,12 +157,13 @@ static void test_rfc2231_continuations_and_charsets(void **state)
 	                                        "%2A%2A%2Afun%2A%2A%2A%20isn%27t%20it!");
 	assert_string_equal(ct.params[0].decoded, "This is even more ***fun*** isn't it!");
 
-	assert_int_equal(mime_disposition_parse(&a,
-	                                        "attachment; filename*=utf-8''%E2%82%AC%20rates.txt; "
-	                                        "name*=iso-8859-1'fr'caf%E9; x*1=lost; "
-	                                        "plain*1=\"def\"; plain*0=\"abc\"",
-	                                        &ct),
-	                 1);
+	assert_int_equal(
+	    mime_disposition_parse(&a,
+	                           "attachment; filename*=utf-8''%E2%82%AC%20rates.txt; "
+	                           "name*=iso-8859-1'fr'caf%E9; x*1=lost; "
+	                           "plain*1=\"def\"; plain*0=\"abc\"",
+	                           &ct),
+	    1);
 	p = mime_param_find(ct.params, ct.nparams, "filename");
 	assert_non_null(p);
 	assert_string_equal(p->decoded, "\xE2\x82\xAC rates.txt");
@@ -171,8 +176,8 @@ static void test_rfc2231_continuations_and_charsets(void **state)
 	assert_string_equal(p->value, "abcdef");
 	assert_int_equal(ct.nparams, 3);
 	/* an encoded word in a quoted filename (against RFC 2047 5, but common) is decoded */
-	assert_int_equal(mime_content_type_parse(&a, "image/png; name=\"=?utf-8?B?w6kucG5n?=\"", &ct),
-	                 1);
+	assert_int_equal(
+	    mime_content_type_parse(&a, "image/png; name=\"=?utf-8?B?w6kucG5n?=\"", &ct), 1);
 	assert_string_equal(ct.params[0].value, "=?utf-8?B?w6kucG5n?=");
 	assert_string_equal(ct.params[0].decoded, "\xC3\xA9.png");
 	mime_arena_free(&a);
@@ -203,7 +208,8 @@ static void test_encoded_words(void **state)
 	/* a UTF-8 character split over two words */
 	assert_decodes("=?utf-8?B?4oI=?= =?utf-8?B?rA==?=", "\xE2\x82\xAC");
 	/* stateful charset */
-	assert_decodes("=?ISO-2022-JP?B?GyRCRnxLXDhsGyhC?=", "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E");
+	assert_decodes("=?ISO-2022-JP?B?GyRCRnxLXDhsGyhC?=",
+	               "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E");
 	/* unknown charset: taken as UTF-8; bad octets become U+FFFD */
 	assert_decodes("=?x-nonexistent?Q?abc?=", "abc");
 	assert_decodes("=?utf-8?Q?=FF?=", "\xEF\xBF\xBD");
@@ -285,10 +291,11 @@ static void test_address_lists(void **state)
 	                 simple, 4);
 	assert_addresses("A Group:Ed Jones <c@a.test>,joe@where.test;, Undisclosed recipients:;",
 	                 groups, 6);
-	assert_addresses("Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>,,"
-	                 " jdoe@example.com (John Doe), Mary <@machine.tld,@two.tld:mary@example.net>,"
-	                 " \"a b\"@x.test, nodomain, =?utf-8?q?J=C3=B6rg?= <>, lit@[192.0.2.1]",
-	                 obsolete, 7);
+	assert_addresses(
+	    "Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>,,"
+	    " jdoe@example.com (John Doe), Mary <@machine.tld,@two.tld:mary@example.net>,"
+	    " \"a b\"@x.test, nodomain, =?utf-8?q?J=C3=B6rg?= <>, lit@[192.0.2.1]",
+	    obsolete, 7);
 	assert_addresses("g: x <a@b", unterminated, 3);
 	assert_addresses("", NULL, 0);
 	assert_addresses(" , ;(only a comment)", NULL, 0);

@@ -147,8 +147,7 @@ static void test_sizes_lines_and_header_offsets(void **state)
 static void test_single_part_sections(void **state)
 {
 	uint8_t *buf;
-	struct mime_message *m =
-	    mime_test_parse("Subject: hi\n\nline 1\nline 2", true, &buf);
+	struct mime_message *m = mime_test_parse("Subject: hi\n\nline 1\nline 2", true, &buf);
 
 	(void)state;
 	assert_int_equal(m->nparts, 1);
@@ -169,11 +168,11 @@ static void test_single_part_sections(void **state)
 static void test_boundary_lines_with_blanks_and_prefixes(void **state)
 {
 	uint8_t *buf;
-	struct mime_message *m = mime_test_parse(
-	    "Content-Type: multipart/mixed; boundary=b\n\n"
-	    "--b \t\n\nfirst\n--bb\nnot a delimiter\n--b-x\n"
-	    "--b\t\n\nsecond\n--b-- \nepilogue\n--b\n\nafter the end\n",
-	    true, &buf);
+	struct mime_message *m =
+	    mime_test_parse("Content-Type: multipart/mixed; boundary=b\n\n"
+	                    "--b \t\n\nfirst\n--bb\nnot a delimiter\n--b-x\n"
+	                    "--b\t\n\nsecond\n--b-- \nepilogue\n--b\n\nafter the end\n",
+	                    true, &buf);
 
 	(void)state;
 	assert_int_equal(m->root->nchildren, 2);
@@ -228,10 +227,10 @@ static void test_multipart_without_parts(void **state)
 static void test_digest_parts_default_to_message(void **state)
 {
 	uint8_t *buf;
-	struct mime_message *m =
-	    mime_test_parse("Content-Type: multipart/digest; boundary=d\n\n--d\n\nSubject: one\n\nbody\n"
-	                    "--d\nContent-Type: text/plain\n\nplain\n--d--\n",
-	                    true, &buf);
+	struct mime_message *m = mime_test_parse(
+	    "Content-Type: multipart/digest; boundary=d\n\n--d\n\nSubject: one\n\nbody\n"
+	    "--d\nContent-Type: text/plain\n\nplain\n--d--\n",
+	    true, &buf);
 
 	(void)state;
 	assert_true(mime_part_is(m->root->children, "message", "rfc822"));
@@ -250,8 +249,8 @@ static char *nested_message(unsigned levels)
 	unsigned i;
 
 	for (i = 0; i < levels; i++)
-		mime_buf_printf(&b, "Content-Type: multipart/mixed; boundary=\"l%u\"\r\n\r\n--l%u\r\n",
-		                i, i);
+		mime_buf_printf(
+		    &b, "Content-Type: multipart/mixed; boundary=\"l%u\"\r\n\r\n--l%u\r\n", i, i);
 	mime_buf_append_str(&b, "Content-Type: text/plain\r\n\r\nleaf\r\n");
 	for (i = levels; i-- > 0;)
 		mime_buf_printf(&b, "--l%u--\r\n", i);
@@ -354,8 +353,9 @@ static void test_parts_limit_at_and_past(void **state)
 
 static void test_section_syntax(void **state)
 {
-	static const char *const bad[] = {"0", "01", "1.", ".1", "1..2", "MIME", "1.MIMEX",
-	                                  "HEADER.FIELDS.", "1.2x", "TEXT.1", "99999999999"};
+	static const char *const bad[] = {"0",    "01",     "1.",         ".1",
+	                                  "1..2", "MIME",   "1.MIMEX",    "HEADER.FIELDS.",
+	                                  "1.2x", "TEXT.1", "99999999999"};
 	struct mime_section s;
 	size_t i;
 
@@ -500,7 +500,8 @@ static void test_corpus_known_structures(void **state)
 	mime_message_free(&m);
 	free(buf);
 
-	m = corpus_message("ruby-mail/emails/mime_emails/raw_email_with_nested_attachment.eml", &buf);
+	m = corpus_message("ruby-mail/emails/mime_emails/raw_email_with_nested_attachment.eml",
+	                   &buf);
 	assert_true(mime_part_is(m->root, "multipart", "signed"));
 	assert_int_equal(m->root->nchildren, 2);
 	assert_int_equal(m->root->children->nchildren, 2);
@@ -508,7 +509,8 @@ static void test_corpus_known_structures(void **state)
 	mime_message_free(&m);
 	free(buf);
 
-	m = corpus_message("ruby-mail/emails/attachment_emails/attachment_message_rfc822.eml", &buf);
+	m = corpus_message("ruby-mail/emails/attachment_emails/attachment_message_rfc822.eml",
+	                   &buf);
 	assert_int_equal(m->root->nchildren, 2);
 	assert_true(m->root->children->next->is_message);
 	assert_non_null(m->root->children->next->children);
