@@ -176,7 +176,7 @@ run_fuzzers() {
 	fi
 	ninja -C build-fuzz >/dev/null
 	local t corpus
-	for t in fuzz_address fuzz_admin_request fuzz_config fuzz_imap_parser fuzz_ipc_frame \
+	for t in fuzz_address fuzz_admin_request fuzz_config fuzz_imap_parser fuzz_ipc_frame fuzz_mime \
 		fuzz_smtp_cmd fuzz_smtp_data; do
 		corpus=$(mktemp -d)
 		[ -d "tests/fuzz/corpus/$t" ] && cp -r "tests/fuzz/corpus/$t/." "$corpus/"
