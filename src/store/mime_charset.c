@@ -96,6 +96,8 @@ static size_t utf8_sanitize_part(const uint8_t *in, size_t len, bool final, stru
 {
 	size_t i = 0, start = 0, n;
 
+	if (len == 0)
+		return 0;
 	while (i < len) {
 		if (in[i] < 0x80) {
 			i++;
@@ -160,7 +162,8 @@ static void conv_iconv(struct mime_conv *c, const uint8_t *in, size_t len, bool 
 void mime_conv_feed(struct mime_conv *c, const uint8_t *in, size_t len, bool final,
                     struct mime_buf *out)
 {
-	const uint8_t *p = in;
+	static const uint8_t nothing[1];
+	const uint8_t *p = in != NULL ? in : nothing;
 	uint8_t *joined = NULL;
 	size_t n = len, left;
 
@@ -170,7 +173,7 @@ void mime_conv_feed(struct mime_conv *c, const uint8_t *in, size_t len, bool fin
 			fatal("mime: out of memory");
 		memcpy(joined, c->carry, c->ncarry);
 		if (len > 0)
-			memcpy(joined + c->ncarry, in, len);
+			memcpy(joined + c->ncarry, p, len);
 		p = joined;
 		n = c->ncarry + len;
 		c->ncarry = 0;

@@ -33,8 +33,9 @@ struct mime_conv {
 /* Returns 1 when iconv converts from charset, 0 when the text is taken as UTF-8 (charset NULL,
    empty, UTF-8, US-ASCII or unknown). Call mime_conv_deinit() either way. */
 int mime_conv_init(struct mime_conv *c, const char *charset);
-/* Append the UTF-8 form of the next len octets to out. final: no more input follows, so a held
-   partial sequence becomes U+FFFD and a stateful charset's shift state is closed. */
+/* Append the UTF-8 form of the next len octets to out (in may be NULL when len is 0). final: no
+   more input follows, so a held partial sequence becomes U+FFFD and a stateful charset's shift
+   state is closed. */
 void mime_conv_feed(struct mime_conv *c, const uint8_t *in, size_t len, bool final,
                     struct mime_buf *out);
 void mime_conv_deinit(struct mime_conv *c);
