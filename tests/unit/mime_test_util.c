@@ -89,13 +89,6 @@ size_t mime_test_walk(const char *dir, void (*cb)(const char *path, void *ctx), 
 	return count;
 }
 
-bool mime_test_under_valgrind(void)
-{
-	const char *preload = getenv("LD_PRELOAD");
-
-	return preload != NULL && strstr(preload, "vgpreload") != NULL;
-}
-
 bool mime_test_utf8_ok(const uint8_t *p, size_t len)
 {
 	size_t i = 0, n;

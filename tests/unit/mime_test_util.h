@@ -14,11 +14,6 @@ const char *mime_test_corpus(void);
 uint8_t *mime_test_read(const char *path, size_t *len_r);
 /* Call cb for every regular file under dir (recursively, sorted); returns how many. */
 size_t mime_test_walk(const char *dir, void (*cb)(const char *path, void *ctx), void *ctx);
-/* Whether the test runs under valgrind. glibc's loader reads past a string when iconv_open()
-   loads a gconv module that has dependencies of its own (ISO-2022-JP needs libJIS, CP949
-   libKSC) and Debian 12's valgrind reports it as an error that is not ours; tests of such
-   charsets skip there and run in the plain and sanitizer builds. */
-bool mime_test_under_valgrind(void);
 /* Whether p[0..len) is well-formed UTF-8. */
 bool mime_test_utf8_ok(const uint8_t *p, size_t len);
 /* Parse text (a C string in which every "\n" is made "\r\n" when crlf). */
