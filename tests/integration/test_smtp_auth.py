@@ -322,3 +322,54 @@ def test_failures_are_answered_more_slowly_each_time(maild_instance):
             took.append(time.monotonic() - start)
     # 200 ms, 400 ms, 800 ms at least: the penalty doubles (a lower bound, not a timing test).
     assert took[0] >= 0.2 and took[1] >= 0.4 and took[2] >= 0.8, took
+
+
+@pytest.fixture
+def saslauthd(maild_instance):
+    """saslauthd checking /etc/shadow, with a system user made for the test (PAM/LDAP sites
+    plug in the same way)."""
+    user, password = "maildsasl", "s3cret-sasl"
+    if subprocess.run(["id", user], capture_output=True).returncode != 0:
+        subprocess.run(["useradd", "-M", "-s", "/usr/sbin/nologin", user], check=True)
+    subprocess.run(["chpasswd"], input=f"{user}:{password}\n", text=True, check=True)
+    run = maild_instance.dir / "saslauthd"  # where the smtp worker's user can reach it
+    run.mkdir()
+    run.chmod(0o755)
+    proc = subprocess.Popen(["saslauthd", "-a", "shadow", "-m", str(run), "-n", "1", "-d"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # it signals its whole group on exit
+    assert wait_until(lambda: (run / "mux").exists())
+    yield run / "mux", user, password
+    proc.terminate()
+    proc.wait(timeout=10)
+    subprocess.run(["userdel", user], capture_output=True)
+
+
+def test_saslauthd_backend(maild_instance, saslauthd):
+    mux, user, password = saslauthd
+    m = maild_instance
+    m.write_config(PENALTY_OFF + f"smtp.auth_backend = saslauthd\nsmtp.saslauthd_path = {mux}\n")
+    m.start()
+    m.ctl("domain", "add", "example.test", check=0)
+    m.ctl("user", "add", "bob@example.test", input="pw\n", check=0)
+    with submission(m) as s:
+        got = s.docmd("AUTH", "PLAIN " + plain(user, "wrong"))
+        assert got[0] == 535, (got, m.log())
+        # accounts.db is not asked: its users are unknown to saslauthd
+        assert s.docmd("AUTH", "PLAIN " + plain("bob@example.test", "pw"))[0] == 535
+        assert s.docmd("AUTH", "PLAIN " + plain(user, password))[0] == 235
+        assert s.mail("bob@example.test")[0] == 553  # not theirs
+        assert s.mail("")[0] == 250
+    m.wait_log("warning: unknown[127.0.0.1]: SASL PLAIN authentication failed")
+
+
+def test_saslauthd_backend_locks_out_too(maild_instance, saslauthd):
+    mux, user, password = saslauthd
+    m = maild_instance
+    m.write_config(PENALTY_OFF + "accounts.auth_failures_max = 2\n"
+                   f"smtp.auth_backend = saslauthd\nsmtp.saslauthd_path = {mux}\n")
+    m.start()
+    with submission(m) as s:
+        for _ in range(2):
+            assert s.docmd("AUTH", "PLAIN " + plain(user, "wrong"))[0] == 535
+        assert s.docmd("AUTH", "PLAIN " + plain(user, password))[0] == 454
