@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "../core/base64.h"
 #include "password.h"
 
 /* Argon2 costs are read from the stored hash; these bound what one login may cost us. */
@@ -45,52 +46,6 @@ int password_digest(enum password_digest digest, const void *a, size_t a_len, co
 	return ok ? (int)len : -1;
 }
 
-static int base64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Strict RFC 4648 section 4 base64: padded to a multiple of 4, '=' only at the very end, no
-   whitespace, unused bits zero. Returns the decoded length, or -1. */
-static ssize_t base64_decode(const char *in, size_t in_len, uint8_t *out, size_t out_size)
-{
-	size_t n = 0;
-
-	if (in_len == 0 || in_len % 4 != 0 || in_len / 4 * 3 > out_size)
-		return -1;
-	for (size_t i = 0; i < in_len; i += 4) {
-		bool last = i + 4 == in_len;
-		size_t pad = last ? (size_t)(in[i + 3] == '=') + (in[i + 2] == '=') : 0;
-		int v[4] = {0, 0, 0, 0};
-
-		if (pad == 1 && in[i + 2] == '=')
-			return -1; /* "x=y=": '=' followed by data */
-		for (size_t k = 0; k < 4 - pad; k++) {
-			if ((v[k] = base64_value(in[i + k])) < 0)
-				return -1;
-		}
-		uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
-		             (uint32_t)v[3];
-		if ((pad == 1 && (w & 0xff) != 0) || (pad == 2 && (w & 0xffff) != 0))
-			return -1;
-		out[n++] = (uint8_t)(w >> 16);
-		if (pad < 2)
-			out[n++] = (uint8_t)(w >> 8);
-		if (pad < 1)
-			out[n++] = (uint8_t)w;
-	}
-	return (ssize_t)n;
-}
 
 static int hex_value(char c)
 {

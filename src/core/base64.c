@@ -29,7 +29,7 @@ ssize_t base64_encode(const void *in, size_t len, char *out, size_t out_size)
 	return (ssize_t)o;
 }
 
-static int sextet(char c)
+int base64_value(char c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -57,7 +57,7 @@ ssize_t base64_decode(const char *in, size_t len, void *out, size_t out_size)
 		uint32_t v = 0;
 
 		for (size_t j = 0; j < 4; j++) {
-			int x = sextet(in[i + j]);
+			int x = base64_value(in[i + j]);
 
 			if (x < 0) {
 				/* '=' only as the last one or two characters of the text. */

@@ -7,6 +7,9 @@
 /* RFC 4648 base64 as SASL exchanges use it (SMTP AUTH, IMAP AUTHENTICATE): the standard
    alphabet, padded, no line breaks, nothing else tolerated. */
 
+/* The value (0..63) of a base64 character, -1 for any other. */
+int base64_value(char c);
+
 /* Bytes needed to encode len octets, NUL included. */
 #define BASE64_ENCODED_SIZE(len) ((((len) + 2) / 3) * 4 + 1)
 

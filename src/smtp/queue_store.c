@@ -9,24 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/fileio.h"
 #include "../core/strutil.h"
 #include "queue_store.h"
 #include "smtp_cmd.h"
-
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 /* The whole of src (from offset 0) into dst, in the kernel when it can. */
 static int copy_fd(int src, int dst, uint64_t *size_r)
@@ -55,7 +41,7 @@ static int copy_fd(int src, int dst, uint64_t *size_r)
 				return -1;
 			if (r == 0)
 				break;
-			if (write_all(dst, buf, (size_t)r) < 0)
+			if (fd_write_all(dst, buf, (size_t)r) < 0)
 				return -1;
 			in_off += r;
 		}
@@ -108,18 +94,6 @@ static char *envelope_json(const struct queue_envelope *env, uint64_t size)
 	return text;
 }
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 int queue_store_add(const char *queue_dir, int msg_fd, const struct queue_envelope *env,
 		    uint64_t *size_r, const char **error_r)
 {
@@ -146,7 +120,7 @@ int queue_store_add(const char *queue_dir, int msg_fd, const struct queue_envelo
 		goto fail_unlink;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0 ||
+	if (fd < 0 || fd_write_all(fd, text, strlen(text)) < 0 || fd_write_all(fd, "\n", 1) < 0 ||
 	    fsync(fd) < 0 || close(fd) < 0) {
 		fd = -1;
 		(void)unlink(tmp);

@@ -15,6 +15,7 @@
 
 #include "../core/log.h"
 #include "../core/utf8.h"
+#include "../core/fileio.h"
 #include "../core/strutil.h"
 #include "delivery_exec.h"
 #include "maildir_create.h"
@@ -515,21 +516,6 @@ static int exec_anon_file(const char *root)
 	return open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 }
 
-static int exec_write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* 0 with the stored delivery in *res_r, -1 with errno (or res_r's error) set. */
 static int exec_store_warning(const struct exec_ctx *c, const struct exec_account *a,
 			      const char *address, struct maildir_delivery *res_r)
@@ -552,7 +538,7 @@ static int exec_store_warning(const struct exec_ctx *c, const struct exec_accoun
 	prepend = exec_prepend("", address, &prepend_len);
 	rcpt.prepend = (const uint8_t *)prepend;
 	rcpt.prepend_len = prepend_len;
-	ret = exec_write_all(fd, text, (size_t)len);
+	ret = fd_write_all(fd, text, (size_t)len);
 	if (ret == 0)
 		ret = maildir_deliver(fd, &rcpt, 1, MAILDIR_STRATEGY_COPY, res_r) == 1 ? 0 : -1;
 	(void)close(fd);

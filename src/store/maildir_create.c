@@ -7,23 +7,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/fileio.h"
 #include "../core/strutil.h"
 #include "maildir_create.h"
 
 static const char *const maildir_folders[] = { "Sent", "Drafts", "Trash", "Junk" };
 static const char *const maildir_subdirs[] = { "cur", "new", "tmp" };
-
-static int maildir_fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int ret;
-
-	if (fd < 0)
-		return -1;
-	ret = fsync(fd);
-	close(fd);
-	return ret;
-}
 
 static int maildir_mkdir_p(const char *path)
 {
@@ -61,7 +50,7 @@ static int maildir_make_box(const char *dir)
 		if (mkdir(sub, 0700) < 0 && errno != EEXIST)
 			return -1;
 	}
-	return maildir_fsync_dir(dir);
+	return fsync_dir(dir);
 }
 
 static int maildir_write_file(const char *path, const char *text)
@@ -106,14 +95,14 @@ int maildir_create(const char *path, const char **error_r)
 	char *slash;
 
 	if (maildir_make_box(path) < 0 || maildir_make_folders(path) < 0 ||
-	    maildir_fsync_dir(path) < 0) {
+	    fsync_dir(path) < 0) {
 		*error_r = strerror(errno);
 		return -1;
 	}
 	/* The new entry in the bucket directory must be durable too. */
 	if (str_copy(parent, sizeof(parent), path) == 0 && (slash = strrchr(parent, '/')) != NULL) {
 		*slash = '\0';
-		(void)maildir_fsync_dir(parent);
+		(void)fsync_dir(parent);
 	}
 	return 0;
 }
@@ -143,6 +132,6 @@ int maildir_move_aside(const char *path, const char *removed_dir, const char *do
 		moved_to_r[0] = '\0';
 		return -1;
 	}
-	(void)maildir_fsync_dir(dir);
+	(void)fsync_dir(dir);
 	return 0;
 }

@@ -1,22 +1,8 @@
 #include <strings.h>
 
+#include "../core/base64.h"
 #include "mime_decode.h"
 
-/* RFC 4648 4: the value of each base64 character, -1 for others. */
-static int b64_value(uint8_t c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
 
 void mime_b64_init(struct mime_b64 *d)
 {
@@ -33,7 +19,7 @@ size_t mime_b64_decode(struct mime_b64 *d, const uint8_t *in, size_t len, uint8_
 	size_t i, n = 0;
 
 	for (i = 0; i < len; i++) {
-		int v = b64_value(in[i]);
+		int v = base64_value((char)in[i]);
 
 		if (v < 0) {
 			if (in[i] == '=') {

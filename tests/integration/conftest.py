@@ -170,6 +170,15 @@ class Maild:
     def worker_pids(self):
         return {w["role"]: w["pid"] for w in self.status()["workers"]}
 
+    def reload(self, *roles):
+        """mailctl reload, then wait until each of roles runs as a new process (the ones
+        whose settings changed) and every worker serves."""
+        old = self.worker_pids()
+        self.ctl("reload", check=0)
+        assert wait_until(lambda: all(self.worker_pids().get(r) not in (None, 0, old[r])
+                                      for r in roles) and
+                          all(w["state"] == "running" for w in self.status()["workers"]))
+
     # --- mailctl -----------------------------------------------------------------------
     def ctl(self, *args, input=None, check=None, json_out=False):
         cmd = [str(MAILCTL_BIN), "--config", str(self.config)]
