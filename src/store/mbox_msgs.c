@@ -182,7 +182,10 @@ int mbox_msg_refresh_name(struct mbox *mb, struct mbox_msg *msg)
 	if (ret <= 0)
 		return ret;
 	/* Only the name: the flags in it are reported as a change by the next sync. */
-	return mbox_msg_set_name(mb, msg, name) < 0 ? -1 : 1;
+	if (mbox_msg_set_name(mb, msg, name) < 0)
+		return -1;
+	msg->state |= MBOX_MSG_STALE;
+	return 1;
 }
 
 int mbox_file_size(struct mbox *mb, const char *name, uint64_t *size_r, uint64_t *vsize_r)

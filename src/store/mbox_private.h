@@ -17,6 +17,9 @@
 #define MBOX_MSG_LISTED 0x02
 /* vsize or internaldate learned since the index last had them. */
 #define MBOX_MSG_DIRTY 0x04
+/* The name was updated after another program renamed the file, the flags not yet: the
+   flags in the name are the current ones. */
+#define MBOX_MSG_STALE 0x08
 
 /* One message in memory. 56 bytes on LP64 plus the malloc'ed name. */
 struct mbox_msg {
@@ -135,7 +138,8 @@ int mbox_load(struct mbox *mb);
    name_r), 0 gone, -1. */
 int mbox_find_renamed(struct mbox *mb, const char *base, size_t base_len, char *name_r,
                       size_t size);
-/* Make msgs[i]'s name current after an ENOENT. 1 found, 0 gone, -1. */
+/* Make msg's name current after an ENOENT (marking it MBOX_MSG_STALE). 1 found, 0 gone,
+   -1. */
 int mbox_msg_refresh_name(struct mbox *mb, struct mbox_msg *msg);
 
 /* Read dovecot-keywords again when it changed. */

@@ -31,26 +31,31 @@ static void store_apply(const struct mbox_store_req *req, uint8_t *flags, uint32
 	}
 }
 
-/* Our view of m is stale: the file has another name (flags set by another program). Take
-   its flags as the current ones. 1 found, 0 gone (expunged meanwhile), -1. */
-static int store_refresh(struct mbox *mb, struct mbox_msg *m)
+/* The flags in m's file name are the current ones (set by another program). Whether they
+   differ from what we had. */
+static bool store_take_name_flags(struct mbox_msg *m)
 {
 	struct maildir_name_info info;
-	int ret = mbox_msg_refresh_name(mb, m);
+	uint8_t flags = m->flags;
+	uint32_t keywords = m->keywords;
 
-	if (ret <= 0)
-		return ret;
 	(void)maildir_name_parse(m->name, &info);
 	mbox_flags_parse(info.flags, &m->flags, &m->keywords);
-	return 1;
+	m->state &= (uint8_t)~MBOX_MSG_STALE;
+	return flags != m->flags || keywords != m->keywords;
 }
 
-/* Rename m's file to carry flags/keywords; follows one concurrent rename. 1 renamed, 0 the
-   file is gone or already right, -1. */
+/* Rename m's file to carry the requested flags, following one concurrent rename (the flags
+   another program set meanwhile are kept unless the request changes them). 1 when m's flags
+   changed (by our rename or, seen now, by the other program), 0 when the file is gone or
+   already right, -1. */
 static int store_rename(struct mbox *mb, struct mbox_msg *m, const struct mbox_store_req *req)
 {
 	char name[MAILDIR_NAME_MAX];
+	bool external = false;
 
+	if ((m->state & MBOX_MSG_STALE) != 0)
+		external = store_take_name_flags(m);
 	for (int attempt = 0; attempt < 2; attempt++) {
 		struct maildir_name_info info;
 		uint8_t flags = m->flags;
@@ -59,7 +64,7 @@ static int store_rename(struct mbox *mb, struct mbox_msg *m, const struct mbox_s
 
 		store_apply(req, &flags, &keywords);
 		if (flags == m->flags && keywords == m->keywords)
-			return 0;
+			return external ? 1 : 0;
 		(void)maildir_name_parse(m->name, &info);
 		if (mbox_flags_name(m->name, m->base_len, flags, keywords, info.flags, name,
 		                    sizeof(name)) < 0)
@@ -74,9 +79,10 @@ static int store_rename(struct mbox *mb, struct mbox_msg *m, const struct mbox_s
 		if (errno != ENOENT)
 			return mbox_fail(mb, "%s/cur/%s: rename: %s", mb->path, m->name,
 			                 strerror(errno));
-		ret = store_refresh(mb, m);
+		ret = mbox_msg_refresh_name(mb, m);
 		if (ret <= 0)
 			return ret;
+		external = store_take_name_flags(m) || external;
 	}
 	return 0;
 }

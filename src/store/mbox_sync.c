@@ -202,7 +202,7 @@ static int sync_cur_entry(struct mbox *mb, struct sync_ctx *ctx, const char *nam
 	mb->msgs[i].state |= MBOX_MSG_LISTED;
 	if (ctx->moved_count > 0 && sync_was_moved(ctx, name, base_len))
 		mb->msgs[i].state |= MBOX_MSG_RECENT;
-	if (strcmp(mb->msgs[i].name, name) == 0)
+	if (strcmp(mb->msgs[i].name, name) == 0 && (mb->msgs[i].state & MBOX_MSG_STALE) == 0)
 		return 0;
 	return sync_renamed(mb, ctx, (uint32_t)i, name);
 }
@@ -503,6 +503,7 @@ static void sync_apply_renames(struct mbox *mb, struct sync_ctx *ctx, struct mbo
 		m->flags = r->flags;
 		m->keywords = r->keywords;
 		m->modseq = r->modseq;
+		m->state &= (uint8_t)~MBOX_MSG_STALE;
 		if (r->flags_changed)
 			ch->changed[ch->changed_count++] = m->uid;
 	}
