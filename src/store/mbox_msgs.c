@@ -35,6 +35,7 @@ ssize_t mbox_msgs_find(const struct mbox *mb, uint32_t uid)
 
 int mbox_msgs_add(struct mbox *mb, const struct mbox_msg *msg)
 {
+	struct mbox_name_key key;
 	uint32_t pos = mb->count;
 
 	if (mb->count == mb->cap) {
@@ -52,6 +53,9 @@ int mbox_msgs_add(struct mbox *mb, const struct mbox_msg *msg)
 		pos--;
 	memmove(mb->msgs + pos + 1, mb->msgs + pos, (size_t)(mb->count - pos) * sizeof(*msg));
 	mb->msgs[pos] = *msg;
+	mbox_name_key(msg->name, &key);
+	mb->msgs[pos].base_len = (uint16_t)key.base_len;
+	mb->msgs[pos].name_hash = key.name_hash;
 	mb->count++;
 	mb->hash_dirty = true;
 	return 0;
@@ -68,29 +72,51 @@ void mbox_msgs_free(struct mbox *mb)
 	mb->count = mb->cap = 0;
 }
 
+void mbox_msg_take_name(struct mbox_msg *msg, char *name)
+{
+	struct mbox_name_key key;
+
+	free(msg->name);
+	msg->name = name;
+	/* The base never changes with a rename of ours or of a Maildir client, so the hash
+	   table stays valid. */
+	mbox_name_key(name, &key);
+	msg->base_len = (uint16_t)key.base_len;
+	msg->name_hash = key.name_hash;
+}
+
 int mbox_msg_set_name(struct mbox *mb, struct mbox_msg *msg, const char *name)
 {
 	char *copy = strdup(name);
 
 	if (copy == NULL)
 		return mbox_fail(mb, "out of memory");
-	free(msg->name);
-	msg->name = copy;
-	/* The base never changes with a rename of ours or of a Maildir client. */
-	msg->base_len = (uint16_t)mbox_base_len(copy);
+	mbox_msg_take_name(msg, copy);
 	return 0;
 }
 
-/* FNV-1a, 64 bits. */
-static uint64_t mbox_hash_of(const char *s, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME 0x100000001b3ULL
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
+/* FNV-1a over the name; the state at the first ':' is the base's hash. */
+void mbox_name_key(const char *name, struct mbox_name_key *key_r)
+{
+	uint64_t h = FNV_OFFSET;
+	const char *p = name;
+
+	for (; *p != '\0' && *p != ':'; p++)
+		h = (h ^ (unsigned char)*p) * FNV_PRIME;
+	key_r->base_len = (size_t)(p - name);
+	key_r->base_hash = h;
+	for (; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * FNV_PRIME;
+	/* Mixed once more so the name's hash is not the base's for names without info. */
+	key_r->name_hash = (h ^ 0xff) * FNV_PRIME;
+}
+
+static uint64_t mbox_slot(uint64_t base_hash, uint32_t index)
+{
+	return (base_hash & 0xffffffff00000000ULL) | (uint64_t)(index + 1);
 }
 
 int mbox_hash_build(struct mbox *mb)
@@ -107,26 +133,40 @@ int mbox_hash_build(struct mbox *mb)
 		return mbox_fail(mb, "out of memory");
 	mb->hash_mask = size - 1;
 	for (uint32_t i = 0; i < mb->count; i++) {
-		uint32_t slot =
-		    (uint32_t)mbox_hash_of(mb->msgs[i].name, mb->msgs[i].base_len) & mb->hash_mask;
+		struct mbox_name_key key;
+		uint32_t slot;
 
+		mbox_name_key(mb->msgs[i].name, &key);
+		slot = (uint32_t)key.base_hash & mb->hash_mask;
 		while (mb->hash[slot] != 0)
 			slot = (slot + 1) & mb->hash_mask;
-		mb->hash[slot] = i + 1;
+		mb->hash[slot] = mbox_slot(key.base_hash, i);
 	}
 	mb->hash_dirty = false;
 	return 0;
 }
 
-ssize_t mbox_hash_find(const struct mbox *mb, const char *base, size_t base_len)
+ssize_t mbox_hash_find(const struct mbox *mb, const char *name, const struct mbox_name_key *key,
+                       bool *same_name_r)
 {
-	uint32_t slot = (uint32_t)mbox_hash_of(base, base_len) & mb->hash_mask;
+	uint32_t slot = (uint32_t)key->base_hash & mb->hash_mask;
+	uint32_t tag = (uint32_t)(key->base_hash >> 32);
 
 	for (; mb->hash[slot] != 0; slot = (slot + 1) & mb->hash_mask) {
-		const struct mbox_msg *m = &mb->msgs[mb->hash[slot] - 1];
+		uint32_t index = (uint32_t)mb->hash[slot] - 1;
+		const struct mbox_msg *m;
 
-		if (m->base_len == base_len && memcmp(m->name, base, base_len) == 0)
-			return (ssize_t)(mb->hash[slot] - 1);
+		if ((uint32_t)(mb->hash[slot] >> 32) != tag)
+			continue;
+		m = &mb->msgs[index];
+		if (m->name_hash == key->name_hash && m->base_len == key->base_len) {
+			*same_name_r = true;
+			return (ssize_t)index;
+		}
+		if (m->base_len == key->base_len && memcmp(m->name, name, key->base_len) == 0) {
+			*same_name_r = strcmp(m->name, name) == 0;
+			return (ssize_t)index;
+		}
 	}
 	return -1;
 }

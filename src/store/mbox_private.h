@@ -21,10 +21,12 @@
    flags in the name are the current ones. */
 #define MBOX_MSG_STALE 0x08
 
-/* One message in memory. 56 bytes on LP64 plus the malloc'ed name. */
+/* One message in memory. 64 bytes on LP64 plus the malloc'ed name. */
 struct mbox_msg {
 	/* File name in cur/; the first base_len bytes are the base. */
 	char *name;
+	/* mbox_name_key() of name: lets a sync tell an unchanged file without reading name. */
+	uint64_t name_hash;
 	uint64_t modseq;
 	uint64_t size;
 	/* 0: not known yet (no W= in the name). */
@@ -51,8 +53,9 @@ struct mbox {
 
 	struct mbox_msg *msgs;
 	uint32_t count, cap;
-	/* Open addressing on the base: slot = message index + 1, 0 empty. */
-	uint32_t *hash;
+	/* Open addressing on the base: a slot is the high 32 bits of the base's hash (a tag
+	   compared before any message is touched) and the message index + 1; 0 empty. */
+	uint64_t *hash;
 	uint32_t hash_mask;
 	bool hash_dirty;
 	uint32_t dirty_count;
@@ -80,12 +83,25 @@ ssize_t mbox_msgs_find(const struct mbox *mb, uint32_t uid);
 int mbox_msgs_add(struct mbox *mb, const struct mbox_msg *msg);
 /* Free every message and the table. */
 void mbox_msgs_free(struct mbox *mb);
+/* Replace msg's name by name, taking ownership. */
+void mbox_msg_take_name(struct mbox_msg *msg, char *name);
 /* Replace msg's name by a copy of name. 0 or -1. */
 int mbox_msg_set_name(struct mbox *mb, struct mbox_msg *msg, const char *name);
+/* A file name as the sync's hash table sees it, computed in one pass. */
+struct mbox_name_key {
+	size_t base_len;
+	uint64_t base_hash;
+	uint64_t name_hash;
+};
+void mbox_name_key(const char *name, struct mbox_name_key *key_r);
 /* Hash table of the bases, rebuilt when dirty. 0 or -1. */
 int mbox_hash_build(struct mbox *mb);
-/* Index of the message with this base, or -1. */
-ssize_t mbox_hash_find(const struct mbox *mb, const char *base, size_t base_len);
+/* Index of the message with name's base, or -1. *same_name_r: the message's name is name.
+   A message whose base tag, position and 64-bit name hash all match is taken as the same
+   without comparing bytes (a false match needs a 96-bit collision); otherwise the base is
+   compared byte for byte. */
+ssize_t mbox_hash_find(const struct mbox *mb, const char *name, const struct mbox_name_key *key,
+                       bool *same_name_r);
 /* The length of name's base (up to the first ':'). */
 size_t mbox_base_len(const char *name);
 /* Flush learned vsizes and internal dates to the index (inside the caller's transaction). */

@@ -189,12 +189,18 @@ static int sync_new_file(struct mbox *mb, struct sync_ctx *ctx, const char *name
 
 static int sync_cur_entry(struct mbox *mb, struct sync_ctx *ctx, const char *name)
 {
-	size_t base_len = mbox_base_len(name);
+	struct mbox_name_key key;
+	size_t base_len;
+	bool same;
 	ssize_t i;
 
-	if (name[0] == '.' || base_len == 0 || base_len >= MAILDIR_NAME_MAX)
+	if (name[0] == '.')
 		return 0;
-	i = mbox_hash_find(mb, name, base_len);
+	mbox_name_key(name, &key);
+	base_len = key.base_len;
+	if (base_len == 0 || base_len >= MAILDIR_NAME_MAX)
+		return 0;
+	i = mbox_hash_find(mb, name, &key, &same);
 	if (i < 0)
 		return sync_new_file(mb, ctx, name);
 	if ((mb->msgs[i].state & MBOX_MSG_LISTED) != 0)
@@ -202,7 +208,7 @@ static int sync_cur_entry(struct mbox *mb, struct sync_ctx *ctx, const char *nam
 	mb->msgs[i].state |= MBOX_MSG_LISTED;
 	if (ctx->moved_count > 0 && sync_was_moved(ctx, name, base_len))
 		mb->msgs[i].state |= MBOX_MSG_RECENT;
-	if (strcmp(mb->msgs[i].name, name) == 0 && (mb->msgs[i].state & MBOX_MSG_STALE) == 0)
+	if (same && (mb->msgs[i].state & MBOX_MSG_STALE) == 0)
 		return 0;
 	return sync_renamed(mb, ctx, (uint32_t)i, name);
 }
@@ -497,8 +503,7 @@ static void sync_apply_renames(struct mbox *mb, struct sync_ctx *ctx, struct mbo
 		struct sync_rename *r = &ctx->renames[i];
 		struct mbox_msg *m = &mb->msgs[r->index];
 
-		free(m->name);
-		m->name = r->name;
+		mbox_msg_take_name(m, r->name);
 		r->name = NULL;
 		m->flags = r->flags;
 		m->keywords = r->keywords;
