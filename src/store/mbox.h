@@ -1,0 +1,265 @@
+#ifndef MAILD_MBOX_H
+#define MAILD_MBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "maildir_quota.h"
+#include "mbox_flags.h"
+
+/* One folder of one user's Maildir++, as the IMAP server sees it.
+
+   The Maildir is the truth: a message is a file in cur/ (new/ files are moved there by
+   mbox_sync()), its flags are the letters after ":2," in the file name (mbox_flags.h), and
+   files are never rewritten. UIDs and UIDVALIDITY live in the folder's maild-uidlist
+   (mbox_uidlist.h); keyword names in its dovecot-keywords (mbox_keywords.h). Everything
+   else (modseqs, sizes, cache blobs, full text) is in the user's index
+   <root>/maild-index.sqlite (mbox_index.h), a cache: delete it and it is rebuilt, with the
+   same UIDs, from the uid list. A folder of a Dovecot Maildir (dovecot-uidlist present, no
+   maild-uidlist) keeps Dovecot's UIDVALIDITY, UIDs and next UID.
+
+   In memory a folder is an array of messages sorted by UID: sequence number n is element
+   n - 1, so seq -> UID is O(1) and UID -> seq a binary search. About 56 bytes per message
+   plus its file name (and 8 for the sync's hash table).
+
+   Other programs (mutt, Dovecot, our delivery worker, another maild session) may add,
+   remove and rename files at any time; mbox_sync() notices. UIDs are assigned under an
+   flock on <folder>/maild-uidlist.lock, always in ascending order, recorded durably in the
+   uid list before they are reported.
+
+   Synchronous and blocking (file system and SQLite): run it off the event loop. A handle is
+   used by one thread at a time; several handles on one folder (several sessions, several
+   processes) are fine. Functions return -1 on error with a one-line message in
+   mbox_error(). */
+
+/* mbox_append() and mbox_copy(): the quota would be exceeded (IMAP [OVERQUOTA]). */
+#define MBOX_OVER_QUOTA (-2)
+
+struct mbox;
+
+/* Open folder of the Maildir++ at maildir_root: "" for INBOX, otherwise the folder's
+   directory name (".Sent", ".Archive.2024"). The folder is loaded from the index (rebuilt
+   first when the index lacks it or is damaged) and synced once; messages moved from new/ by
+   that sync count as \Recent for this handle. 0, or -1 with *error_r (malloc'ed). */
+int mbox_open(const char *maildir_root, const char *folder, struct mbox **mb_r, char **error_r);
+void mbox_close(struct mbox **mbp);
+const char *mbox_error(const struct mbox *mb);
+
+/* ----- syncing ----- */
+
+struct mbox_changes {
+	/* Removed messages: their sequence numbers as they were, in descending order, so the
+	   caller can send "* <seq> EXPUNGE" for each in turn without adjusting; uids[i]
+	   belongs to seqs[i]. */
+	uint32_t *expunged_seqs;
+	uint32_t *expunged_uids;
+	size_t expunged_count;
+	/* UIDs whose flags changed by another program or handle (FETCH FLAGS), ascending. */
+	uint32_t *changed;
+	size_t changed_count;
+	/* UIDs of new messages, ascending; the caller announces "* <count> EXISTS". */
+	uint32_t *added;
+	size_t added_count;
+	/* Those of the added that are \Recent for this handle (moved from new/ by it). */
+	uint32_t *recent;
+	size_t recent_count;
+};
+
+void mbox_changes_free(struct mbox_changes *changes);
+
+enum mbox_sync_flags {
+	/* Scan even when neither cur/ nor new/ changed since the last scan. */
+	MBOX_SYNC_FORCE = 1 << 0,
+};
+
+/* Bring the handle up to date with the folder: moves new/ files into cur/ (adding ":2,"),
+   gives UIDs to unknown files (ordered by file name: delivery order), notices removed files
+   and flags changed by renames. Without MBOX_SYNC_FORCE a sync whose cur/ and new/ are
+   unchanged since the last scan (directory mtimes, older than a second) reads nothing.
+   changes_r is filled (free it with mbox_changes_free()) and may be NULL. 0 or -1. */
+int mbox_sync(struct mbox *mb, unsigned int flags, struct mbox_changes *changes_r);
+
+/* ----- the folder ----- */
+
+uint32_t mbox_uidvalidity(const struct mbox *mb);
+uint32_t mbox_uidnext(const struct mbox *mb);
+uint64_t mbox_highestmodseq(const struct mbox *mb);
+uint32_t mbox_count(const struct mbox *mb);
+
+struct mbox_counts {
+	uint32_t messages;
+	uint32_t recent;
+	uint32_t unseen;
+	/* Sequence number of the first message without \Seen, 0 when none. */
+	uint32_t first_unseen;
+	/* Sum of the file sizes (S=). */
+	uint64_t bytes;
+};
+void mbox_counts(const struct mbox *mb, struct mbox_counts *counts_r);
+
+/* ----- messages by sequence number (1..mbox_count()) ----- */
+
+/* UID of seq, 0 when out of range. */
+uint32_t mbox_uid(const struct mbox *mb, uint32_t seq);
+/* Sequence number of uid, 0 when there is no such message. */
+uint32_t mbox_seq(const struct mbox *mb, uint32_t uid);
+/* The sequence range of messages with lo <= UID <= hi: 1 with *first_r..*last_r, 0 when
+   none. For UID sets ("UID FETCH 100:*"). */
+int mbox_seq_range(const struct mbox *mb, uint32_t lo, uint32_t hi, uint32_t *first_r,
+                   uint32_t *last_r);
+
+struct mbox_msg_info {
+	uint32_t uid;
+	uint8_t flags;     /* enum mbox_flag */
+	uint32_t keywords; /* bit i: keyword i (mbox_keyword_name()) */
+	bool recent;
+	uint64_t modseq;
+	uint64_t size; /* bytes in the file */
+	/* File name in cur/ (valid until the next call that changes the folder). */
+	const char *name;
+};
+/* 1, or 0 when seq is out of range. */
+int mbox_msg(const struct mbox *mb, uint32_t seq, struct mbox_msg_info *info_r);
+
+/* RFC822.SIZE: W= from the file name, else counted from the file (every bare LF as CRLF)
+   and remembered. 0 or -1. */
+int mbox_msg_vsize(struct mbox *mb, uint32_t seq, uint64_t *vsize_r);
+/* INTERNALDATE: the file's mtime, as Dovecot has it; remembered in the index. 0 or -1. */
+int mbox_msg_internaldate(struct mbox *mb, uint32_t seq, time_t *date_r);
+/* "<folder>/cur/<name>" (the name may be stale if another program renamed the file since
+   the last sync: prefer mbox_msg_open()). 0, or -1 when it does not fit. */
+int mbox_msg_path(const struct mbox *mb, uint32_t seq, char *path, size_t size);
+/* Open the message's file read-only (O_CLOEXEC), following a rename made by another program
+   since the last sync. The fd, or -1 (errno ENOENT when the file is gone: expunged by
+   someone else; the next sync reports it). */
+int mbox_msg_open(struct mbox *mb, uint32_t seq);
+
+/* ----- keywords ----- */
+
+/* Keyword index of name (case-insensitive), or -1. */
+int mbox_keyword_find(const struct mbox *mb, const char *name);
+/* The name of keyword index idx (0..25), NULL when unused. */
+const char *mbox_keyword_name(const struct mbox *mb, unsigned int idx);
+/* Index of name, created when new (written to dovecot-keywords). 1 found or created, 0 when
+   all 26 letters are taken or name is not a valid keyword, -1 on error. */
+int mbox_keyword_add(struct mbox *mb, const char *name, unsigned int *idx_r);
+
+/* ----- changing messages ----- */
+
+enum mbox_store_mode {
+	MBOX_STORE_SET,
+	MBOX_STORE_ADD,
+	MBOX_STORE_REMOVE,
+};
+
+struct mbox_store_req {
+	enum mbox_store_mode mode;
+	uint8_t flags;     /* enum mbox_flag */
+	uint32_t keywords; /* keyword indexes */
+	/* RFC 7162 UNCHANGEDSINCE: a message whose modseq is greater is not changed. */
+	bool unchangedsince_set;
+	uint64_t unchangedsince;
+};
+
+struct mbox_store_result {
+	/* UIDs whose flags changed (ascending) and UIDs that failed UNCHANGEDSINCE (the
+	   MODIFIED response code). UIDs not in the folder are ignored. */
+	uint32_t *changed;
+	size_t changed_count;
+	uint32_t *failed;
+	size_t failed_count;
+	/* The modseq given to the changed messages (0 when none changed). */
+	uint64_t modseq;
+};
+void mbox_store_result_free(struct mbox_store_result *result);
+
+/* Change the flags of the messages with these UIDs by renaming their files. A file renamed
+   by another program meanwhile is looked up again and its current flags are the ones
+   changed. All changed messages get one new modseq. 0 or -1 (some messages may then be
+   changed: result_r says which). */
+int mbox_store(struct mbox *mb, const uint32_t *uids, size_t count,
+               const struct mbox_store_req *req, struct mbox_store_result *result_r);
+
+/* Remove the messages with these UIDs: files unlinked, quota (maildirsize of the root,
+   except for .Trash) and index updated. changes_r gets the expunged sequence numbers and
+   UIDs (only those; other fields empty). 0 or -1. */
+int mbox_expunge(struct mbox *mb, const uint32_t *uids, size_t count,
+                 struct mbox_changes *changes_r);
+
+struct mbox_append_req {
+	/* The message: data/len, or fd (a regular file read from offset 0 to EOF) when data is
+	   NULL. Stored as is: give it CRLF line endings (see maildir_name.h). */
+	const void *data;
+	size_t len;
+	int fd;
+	uint8_t flags;
+	uint32_t keywords;
+	/* INTERNALDATE, 0 for now. */
+	time_t internaldate;
+	/* Quota of the account, NULL for none. Not checked for .Trash. */
+	const struct maildir_quota_limit *quota;
+	enum maildir_quota_policy policy;
+};
+
+/* Store a new message: tmp/ file, fsync, mtime set to the internal date, renamed into cur/
+   with its flags, cur/ fsynced, UID assigned. The message is seen by the next mbox_sync().
+   0 with *uid_r (APPENDUID), MBOX_OVER_QUOTA, or -1. */
+int mbox_append(struct mbox *mb, const struct mbox_append_req *req, uint32_t *uid_r);
+
+/* Copy the messages with these UIDs (ascending, all in src) into dst: hard links when src
+   and dst share a file system, copies otherwise; flags and keywords (by name) kept.
+   dst_uids_r[i] gets the new UID of uids[i] (COPYUID), 0 for a UID not in src. The quota
+   is checked for all of them first. 0, MBOX_OVER_QUOTA or -1. */
+int mbox_copy(struct mbox *src, const uint32_t *uids, size_t count, struct mbox *dst,
+              const struct maildir_quota_limit *quota, enum maildir_quota_policy policy,
+              uint32_t *dst_uids_r);
+/* mbox_copy() then mbox_expunge() of the copied messages from src (changes_r as there). */
+int mbox_move(struct mbox *src, const uint32_t *uids, size_t count, struct mbox *dst,
+              const struct maildir_quota_limit *quota, enum maildir_quota_policy policy,
+              uint32_t *dst_uids_r, struct mbox_changes *changes_r);
+
+/* ----- cached data, filled lazily by the caller ----- */
+
+enum mbox_cache_field {
+	MBOX_CACHE_ENVELOPE = 1,
+	MBOX_CACHE_BODYSTRUCTURE,
+	MBOX_CACHE_BODY,
+	MBOX_CACHE_HDR_DATE,
+	MBOX_CACHE_HDR_SUBJECT,
+	MBOX_CACHE_HDR_FROM,
+	MBOX_CACHE_HDR_TO,
+	MBOX_CACHE_HDR_CC,
+	MBOX_CACHE_HDR_MESSAGE_ID,
+	MBOX_CACHE_HDR_REFERENCES,
+	MBOX_CACHE_HDR_IN_REPLY_TO,
+};
+
+int mbox_cache_set(struct mbox *mb, uint32_t uid, enum mbox_cache_field field, const void *data,
+                   size_t len);
+/* 1 with a malloc'ed copy (NUL-terminated; *len_r excludes the NUL), 0 not cached, -1. */
+int mbox_cache_get(struct mbox *mb, uint32_t uid, enum mbox_cache_field field, void **data_r,
+                   size_t *len_r);
+
+enum mbox_search_scope {
+	MBOX_SEARCH_BODY, /* SEARCH BODY: the body text */
+	MBOX_SEARCH_TEXT, /* SEARCH TEXT: header and body */
+};
+
+/* Index the decoded text (UTF-8) of a message; header may be NULL. Replaces earlier text. */
+int mbox_fts_set(struct mbox *mb, uint32_t uid, const char *header, const char *body);
+/* 1 when the message's text is indexed, 0 when not (the caller indexes it before a SEARCH
+   relies on the index), -1. */
+int mbox_fts_has(struct mbox *mb, uint32_t uid);
+/* UIDs of indexed messages whose text contains needle (UTF-8, case-insensitive substring;
+   needles under 3 characters fold ASCII case only), ascending, malloc'ed. 0 or -1. */
+int mbox_fts_search(struct mbox *mb, enum mbox_search_scope scope, const char *needle,
+                    uint32_t **uids_r, size_t *count_r);
+
+/* Group many mbox_cache_set()/mbox_fts_set() calls into one index transaction. No other
+   mbox call on this handle in between. 0 or -1. */
+int mbox_batch_begin(struct mbox *mb);
+int mbox_batch_commit(struct mbox *mb);
+
+#endif

@@ -1,0 +1,283 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mbox_index_private.h"
+
+/* Schema version 1. Message rows are keyed by (folder, uid) without a rowid, so a folder's
+   messages are one contiguous b-tree range read in UID order at SELECT. */
+static const char mix_schema_v1[] =
+    "CREATE TABLE folders ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " uidvalidity INTEGER NOT NULL,"
+    " uidnext INTEGER NOT NULL,"
+    " highestmodseq INTEGER NOT NULL,"
+    " uidlist_ino INTEGER NOT NULL,"
+    " uidlist_size INTEGER NOT NULL,"
+    " uidlist_lines INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE msgs ("
+    " folder INTEGER NOT NULL,"
+    " uid INTEGER NOT NULL,"
+    " base TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " flags INTEGER NOT NULL,"
+    " keywords INTEGER NOT NULL,"
+    " modseq INTEGER NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " vsize INTEGER NOT NULL,"
+    " internaldate INTEGER NOT NULL,"
+    " PRIMARY KEY (folder, uid)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE UNIQUE INDEX msgs_base ON msgs (folder, base);"
+    "CREATE TABLE cache ("
+    " folder INTEGER NOT NULL,"
+    " uid INTEGER NOT NULL,"
+    " field INTEGER NOT NULL,"
+    " value BLOB NOT NULL,"
+    " PRIMARY KEY (folder, uid, field)"
+    ") STRICT, WITHOUT ROWID;"
+    /* rowid = folder << 32 | uid. Trigram: MATCH on a quoted phrase is a case-insensitive
+       substring test (SQLite 3.34+). */
+    "CREATE VIRTUAL TABLE fts USING fts5(header, body, tokenize = 'trigram');"
+    "PRAGMA user_version = 1;";
+
+int mix_fail(struct mbox_index *idx, int rc, const char *what)
+{
+	int primary = rc & 0xff;
+
+	if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB)
+		idx->corrupt = true;
+	snprintf(idx->error, sizeof(idx->error), "%s: %s: %s", idx->path, what,
+	         idx->sql != NULL ? sqlite3_errmsg(idx->sql) : sqlite3_errstr(rc));
+	return -1;
+}
+
+sqlite3_stmt *mix_stmt(struct mbox_index *idx, enum mbox_index_stmt slot, const char *sql)
+{
+	int rc;
+
+	if (idx->stmts[slot] == NULL) {
+		rc = sqlite3_prepare_v3(idx->sql, sql, -1, SQLITE_PREPARE_PERSISTENT,
+		                        &idx->stmts[slot], NULL);
+		if (rc != SQLITE_OK) {
+			mix_fail(idx, rc, "prepare");
+			return NULL;
+		}
+	}
+	return idx->stmts[slot];
+}
+
+int mix_run(struct mbox_index *idx, sqlite3_stmt *stmt, const char *what)
+{
+	int rc = sqlite3_step(stmt);
+
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	if (rc != SQLITE_DONE)
+		return mix_fail(idx, rc, what);
+	return 0;
+}
+
+static int mix_exec(struct mbox_index *idx, const char *sql, const char *what)
+{
+	int rc = sqlite3_exec(idx->sql, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : mix_fail(idx, rc, what);
+}
+
+int mbox_index_begin(struct mbox_index *idx)
+{
+	return mix_exec(idx, "BEGIN IMMEDIATE", "begin");
+}
+
+int mbox_index_commit(struct mbox_index *idx)
+{
+	if (mix_exec(idx, "COMMIT", "commit") < 0) {
+		mbox_index_rollback(idx);
+		return -1;
+	}
+	return 0;
+}
+
+void mbox_index_rollback(struct mbox_index *idx)
+{
+	if (!sqlite3_get_autocommit(idx->sql))
+		(void)sqlite3_exec(idx->sql, "ROLLBACK", NULL, NULL, NULL);
+}
+
+const char *mbox_index_error(const struct mbox_index *idx)
+{
+	return idx->error;
+}
+
+bool mbox_index_corrupt(const struct mbox_index *idx)
+{
+	return idx->corrupt;
+}
+
+static int mix_user_version(struct mbox_index *idx, int *version_r)
+{
+	sqlite3_stmt *stmt;
+	int rc = sqlite3_prepare_v2(idx->sql, "PRAGMA user_version", -1, &stmt, NULL);
+
+	if (rc != SQLITE_OK)
+		return mix_fail(idx, rc, "read schema version");
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*version_r = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_ROW ? 0 : mix_fail(idx, rc, "read schema version");
+}
+
+/* Creates the schema in an empty file. The version is read again under the write lock, so
+   two processes opening a new file at once do not both create it. 0, -1, or 1 when the file
+   holds a version we do not know (to be deleted). */
+static int mix_schema(struct mbox_index *idx)
+{
+	int version;
+
+	if (mix_user_version(idx, &version) < 0)
+		return -1;
+	if (version == MBOX_INDEX_VERSION)
+		return 0;
+	if (version != 0)
+		return 1;
+	if (mbox_index_begin(idx) < 0)
+		return -1;
+	if (mix_user_version(idx, &version) < 0 ||
+	    (version == 0 && mix_exec(idx, mix_schema_v1, "create schema") < 0)) {
+		mbox_index_rollback(idx);
+		return -1;
+	}
+	if (mbox_index_commit(idx) < 0)
+		return -1;
+	return version == 0 || version == MBOX_INDEX_VERSION ? 0 : 1;
+}
+
+static int mix_configure(struct mbox_index *idx)
+{
+	sqlite3_extended_result_codes(idx->sql, 1);
+	sqlite3_busy_timeout(idx->sql, MBOX_INDEX_BUSY_TIMEOUT_MS);
+	sqlite3_db_config(idx->sql, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	/* journal_mode answers with a row; exec ignores it. A cache needs no fsync per commit:
+	   WAL with synchronous=NORMAL keeps the file consistent and may lose the last commits
+	   on power loss, which a rebuild from the uid list repairs. */
+	return mix_exec(idx,
+	                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+	                " PRAGMA trusted_schema = OFF",
+	                "configure");
+}
+
+static void mix_free(struct mbox_index *idx)
+{
+	for (int i = 0; i < MIX_STMT_COUNT; i++)
+		sqlite3_finalize(idx->stmts[i]);
+	sqlite3_close(idx->sql);
+	free(idx->path);
+	free(idx);
+}
+
+static void mix_unlink_files(const char *path)
+{
+	char other[4096];
+
+	(void)unlink(path);
+	if (snprintf(other, sizeof(other), "%s-wal", path) < (int)sizeof(other))
+		(void)unlink(other);
+	if (snprintf(other, sizeof(other), "%s-shm", path) < (int)sizeof(other))
+		(void)unlink(other);
+}
+
+/* 0 open, -1 error, 1 to be deleted and tried again. */
+static int mix_try_open(struct mbox_index *idx)
+{
+	int rc =
+	    sqlite3_open_v2(idx->path, &idx->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	int ret;
+
+	if (rc != SQLITE_OK)
+		return mix_fail(idx, rc, "open");
+	ret = mix_configure(idx);
+	if (ret == 0)
+		ret = mix_schema(idx);
+	if (ret < 0 && idx->corrupt)
+		return 1;
+	return ret;
+}
+
+static char *mix_strdup_error(const char *text)
+{
+	char *s = strdup(text);
+
+	return s;
+}
+
+int mbox_index_open(const char *maildir_root, struct mbox_index **idx_r, char **error_r)
+{
+	struct mbox_index *idx = NULL;
+	char path[4096];
+	int ret = 1;
+
+	*idx_r = NULL;
+	*error_r = NULL;
+	if (snprintf(path, sizeof(path), "%s/" MBOX_INDEX_FILE, maildir_root) >=
+	    (int)sizeof(path)) {
+		*error_r = mix_strdup_error("Maildir path too long for the index");
+		return -1;
+	}
+	for (int attempt = 0; attempt < 2 && ret > 0; attempt++) {
+		if (idx != NULL) {
+			/* Damaged or of another version: the index is a cache, so it goes. */
+			mix_free(idx);
+			mix_unlink_files(path);
+		}
+		idx = calloc(1, sizeof(*idx));
+		if (idx == NULL || (idx->path = strdup(path)) == NULL) {
+			free(idx);
+			*error_r = mix_strdup_error("out of memory");
+			return -1;
+		}
+		ret = mix_try_open(idx);
+	}
+	if (ret != 0) {
+		*error_r = mix_strdup_error(ret > 0 ? "index still unusable after re-creation"
+		                                    : idx->error);
+		mix_free(idx);
+		return -1;
+	}
+	*idx_r = idx;
+	return 0;
+}
+
+void mbox_index_close(struct mbox_index **idxp)
+{
+	if (*idxp == NULL)
+		return;
+	mix_free(*idxp);
+	*idxp = NULL;
+}
+
+int mbox_index_recreate(struct mbox_index **idxp, char **error_r)
+{
+	char *root = strdup((*idxp)->path);
+	char *slash;
+	int ret;
+
+	if (root == NULL) {
+		*error_r = mix_strdup_error("out of memory");
+		return -1;
+	}
+	mbox_index_close(idxp);
+	mix_unlink_files(root);
+	slash = strrchr(root, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	ret = mbox_index_open(root, idxp, error_r);
+	free(root);
+	return ret;
+}

@@ -1,0 +1,131 @@
+#ifndef MAILD_MBOX_INDEX_H
+#define MAILD_MBOX_INDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* The per-user mailbox index: <maildir root>/maild-index.sqlite, one file for all folders of
+   one user (WAL, synchronous=NORMAL: it is a cache, a lost last transaction is rebuilt).
+
+   It caches what the Maildir and the uid lists already say (UIDs, flags, sizes) so SELECT
+   needs no scan, and holds what they cannot: modseqs, per-message cache blobs (envelope,
+   bodystructure, header fields for SORT) and full text for SEARCH BODY/TEXT (FTS5, trigram
+   tokenizer, so a search is a case-insensitive substring match as IMAP wants).
+
+   A file that is corrupt or of a schema version this maild does not know is deleted and
+   created afresh by mbox_index_open(); folders are then rebuilt from their uid lists.
+
+   Every call runs on one connection that one thread uses at a time. Write calls outside
+   mbox_index_begin()/mbox_index_commit() commit on their own. Errors: -1 with the message in
+   mbox_index_error(); mbox_index_corrupt() says whether the file is damaged. */
+
+#define MBOX_INDEX_FILE "maild-index.sqlite"
+#define MBOX_INDEX_VERSION 1
+#define MBOX_INDEX_BUSY_TIMEOUT_MS 10000
+
+struct mbox_index;
+
+struct mbox_index_folder {
+	int64_t id;
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint64_t highestmodseq;
+	/* The uid list as the index last saw it: inode, size, lines. A different file means
+	   someone else wrote it and the index may be behind. */
+	uint64_t uidlist_ino;
+	uint64_t uidlist_size;
+	uint64_t uidlist_lines;
+};
+
+struct mbox_index_msg {
+	uint32_t uid;
+	/* Current file name in cur/; its base is the part before the first ':'. */
+	const char *name;
+	uint8_t flags;
+	uint32_t keywords;
+	uint64_t modseq;
+	uint64_t size;
+	uint64_t vsize;
+	/* 0: not known yet. */
+	int64_t internaldate;
+};
+
+/* Open or create root's index. A damaged file or an unknown version is removed (with its
+   -wal and -shm) and created again. 0, or -1 with *error_r (malloc'ed, caller frees). */
+int mbox_index_open(const char *maildir_root, struct mbox_index **idx_r, char **error_r);
+void mbox_index_close(struct mbox_index **idxp);
+/* Close and delete the file, then open afresh: after mbox_index_corrupt(). */
+int mbox_index_recreate(struct mbox_index **idxp, char **error_r);
+
+const char *mbox_index_error(const struct mbox_index *idx);
+bool mbox_index_corrupt(const struct mbox_index *idx);
+
+/* A write transaction (BEGIN IMMEDIATE). Not nested. */
+int mbox_index_begin(struct mbox_index *idx);
+int mbox_index_commit(struct mbox_index *idx);
+void mbox_index_rollback(struct mbox_index *idx);
+
+/* ----- folders: name "" is INBOX, otherwise the Maildir++ directory (".Sent") ----- */
+
+/* 1 found, 0 none, -1 error. */
+int mbox_index_folder_get(struct mbox_index *idx, const char *name,
+                          struct mbox_index_folder *folder_r);
+/* Insert (id 0: folder->id is set) or update by id. */
+int mbox_index_folder_put(struct mbox_index *idx, const char *name,
+                          struct mbox_index_folder *folder);
+/* Remove the folder with its messages, cache and text. */
+int mbox_index_folder_drop(struct mbox_index *idx, int64_t folder_id);
+
+/* ----- messages ----- */
+
+int mbox_index_msg_insert(struct mbox_index *idx, int64_t folder_id,
+                          const struct mbox_index_msg *msg);
+int mbox_index_msg_set_flags(struct mbox_index *idx, int64_t folder_id, uint32_t uid,
+                             const char *name, uint8_t flags, uint32_t keywords, uint64_t modseq);
+/* Record what was learned lazily: RFC822.SIZE and INTERNALDATE. */
+int mbox_index_msg_set_lazy(struct mbox_index *idx, int64_t folder_id, uint32_t uid, uint64_t vsize,
+                            int64_t internaldate);
+/* Removes the message's cache blobs and text too. */
+int mbox_index_msg_delete(struct mbox_index *idx, int64_t folder_id, uint32_t uid);
+/* One message by UID; name_buf receives the name. 1, 0 or -1. */
+int mbox_index_msg_get(struct mbox_index *idx, int64_t folder_id, uint32_t uid,
+                       struct mbox_index_msg *msg_r, char *name_buf, size_t size);
+/* The UID of the message with this base. 1, 0 or -1. */
+int mbox_index_msg_uid_by_base(struct mbox_index *idx, int64_t folder_id, const char *base,
+                               size_t base_len, uint32_t *uid_r);
+
+/* Called per message with UID > min_uid, ascending; msg->name lives for the call only.
+   A non-zero return from cb stops the walk and is returned. */
+typedef int mbox_index_msg_cb(const struct mbox_index_msg *msg, void *ctx);
+int mbox_index_msg_iter(struct mbox_index *idx, int64_t folder_id, uint32_t min_uid,
+                        mbox_index_msg_cb *cb, void *ctx);
+
+/* ----- cache blobs ----- */
+
+int mbox_index_cache_set(struct mbox_index *idx, int64_t folder_id, uint32_t uid, int field,
+                         const void *data, size_t len);
+/* 1 with a malloc'ed copy in *data_r (NUL-terminated, *len_r without it), 0 none, -1. */
+int mbox_index_cache_get(struct mbox_index *idx, int64_t folder_id, uint32_t uid, int field,
+                         void **data_r, size_t *len_r);
+
+/* ----- full text ----- */
+
+enum mbox_index_fts_scope {
+	MBOX_INDEX_FTS_BODY, /* IMAP SEARCH BODY */
+	MBOX_INDEX_FTS_TEXT, /* IMAP SEARCH TEXT: header and body */
+};
+
+/* Replace the text of a message (UTF-8; header may be NULL). */
+int mbox_index_fts_set(struct mbox_index *idx, int64_t folder_id, uint32_t uid, const char *header,
+                       const char *body);
+/* 1 when the message has text, 0 when not, -1. */
+int mbox_index_fts_has(struct mbox_index *idx, int64_t folder_id, uint32_t uid);
+/* UIDs (ascending, malloc'ed) of the folder's messages whose text contains needle,
+   case-insensitively. */
+int mbox_index_fts_search(struct mbox_index *idx, int64_t folder_id,
+                          enum mbox_index_fts_scope scope, const char *needle, uint32_t **uids_r,
+                          size_t *count_r);
+
+#endif

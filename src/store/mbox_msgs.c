@@ -1,0 +1,246 @@
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "maildir_name.h"
+#include "mbox_private.h"
+
+size_t mbox_base_len(const char *name)
+{
+	const char *colon = strchr(name, ':');
+
+	return colon != NULL ? (size_t)(colon - name) : strlen(name);
+}
+
+ssize_t mbox_msgs_find(const struct mbox *mb, uint32_t uid)
+{
+	size_t lo = 0, hi = mb->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (mb->msgs[mid].uid == uid)
+			return (ssize_t)mid;
+		if (mb->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+int mbox_msgs_add(struct mbox *mb, const struct mbox_msg *msg)
+{
+	struct mbox_name_key key;
+	uint32_t pos = mb->count;
+
+	if (mb->count == mb->cap) {
+		uint32_t cap = mb->cap < 1024 ? 1024 : mb->cap + mb->cap / 2;
+		struct mbox_msg *more = realloc(mb->msgs, (size_t)cap * sizeof(*more));
+
+		if (more == NULL)
+			return mbox_fail(mb, "out of memory");
+		mb->msgs = more;
+		mb->cap = cap;
+	}
+	/* UIDs normally arrive above every other; a lower one (a race another handle won)
+	   goes to its place. */
+	while (pos > 0 && mb->msgs[pos - 1].uid > msg->uid)
+		pos--;
+	memmove(mb->msgs + pos + 1, mb->msgs + pos, (size_t)(mb->count - pos) * sizeof(*msg));
+	mb->msgs[pos] = *msg;
+	mbox_name_key(msg->name, &key);
+	mb->msgs[pos].base_len = (uint16_t)key.base_len;
+	mb->msgs[pos].name_hash = key.name_hash;
+	mb->count++;
+	mb->hash_dirty = true;
+	return 0;
+}
+
+void mbox_msgs_free(struct mbox *mb)
+{
+	for (uint32_t i = 0; i < mb->count; i++)
+		free(mb->msgs[i].name);
+	free(mb->msgs);
+	free(mb->hash);
+	mb->msgs = NULL;
+	mb->hash = NULL;
+	mb->count = mb->cap = 0;
+}
+
+void mbox_msg_take_name(struct mbox_msg *msg, char *name)
+{
+	struct mbox_name_key key;
+
+	free(msg->name);
+	msg->name = name;
+	/* The base never changes with a rename of ours or of a Maildir client, so the hash
+	   table stays valid. */
+	mbox_name_key(name, &key);
+	msg->base_len = (uint16_t)key.base_len;
+	msg->name_hash = key.name_hash;
+}
+
+int mbox_msg_set_name(struct mbox *mb, struct mbox_msg *msg, const char *name)
+{
+	char *copy = strdup(name);
+
+	if (copy == NULL)
+		return mbox_fail(mb, "out of memory");
+	mbox_msg_take_name(msg, copy);
+	return 0;
+}
+
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME 0x100000001b3ULL
+
+/* FNV-1a over the name; the state at the first ':' is the base's hash. */
+void mbox_name_key(const char *name, struct mbox_name_key *key_r)
+{
+	uint64_t h = FNV_OFFSET;
+	const char *p = name;
+
+	for (; *p != '\0' && *p != ':'; p++)
+		h = (h ^ (unsigned char)*p) * FNV_PRIME;
+	key_r->base_len = (size_t)(p - name);
+	key_r->base_hash = h;
+	for (; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * FNV_PRIME;
+	/* Mixed once more so the name's hash is not the base's for names without info. */
+	key_r->name_hash = (h ^ 0xff) * FNV_PRIME;
+}
+
+static uint64_t mbox_slot(uint64_t base_hash, uint32_t index)
+{
+	return (base_hash & 0xffffffff00000000ULL) | (uint64_t)(index + 1);
+}
+
+int mbox_hash_build(struct mbox *mb)
+{
+	uint32_t size = 64;
+
+	if (!mb->hash_dirty && mb->hash != NULL)
+		return 0;
+	while (size < mb->count * 2u)
+		size *= 2;
+	free(mb->hash);
+	mb->hash = calloc(size, sizeof(*mb->hash));
+	if (mb->hash == NULL)
+		return mbox_fail(mb, "out of memory");
+	mb->hash_mask = size - 1;
+	for (uint32_t i = 0; i < mb->count; i++) {
+		struct mbox_name_key key;
+		uint32_t slot;
+
+		mbox_name_key(mb->msgs[i].name, &key);
+		slot = (uint32_t)key.base_hash & mb->hash_mask;
+		while (mb->hash[slot] != 0)
+			slot = (slot + 1) & mb->hash_mask;
+		mb->hash[slot] = mbox_slot(key.base_hash, i);
+	}
+	mb->hash_dirty = false;
+	return 0;
+}
+
+ssize_t mbox_hash_find(const struct mbox *mb, const char *name, const struct mbox_name_key *key,
+                       bool *same_name_r)
+{
+	uint32_t slot = (uint32_t)key->base_hash & mb->hash_mask;
+	uint32_t tag = (uint32_t)(key->base_hash >> 32);
+
+	for (; mb->hash[slot] != 0; slot = (slot + 1) & mb->hash_mask) {
+		uint32_t index = (uint32_t)mb->hash[slot] - 1;
+		const struct mbox_msg *m;
+
+		if ((uint32_t)(mb->hash[slot] >> 32) != tag)
+			continue;
+		m = &mb->msgs[index];
+		if (m->name_hash == key->name_hash && m->base_len == key->base_len) {
+			*same_name_r = true;
+			return (ssize_t)index;
+		}
+		if (m->base_len == key->base_len && memcmp(m->name, name, key->base_len) == 0) {
+			*same_name_r = strcmp(m->name, name) == 0;
+			return (ssize_t)index;
+		}
+	}
+	return -1;
+}
+
+int mbox_msgs_flush_dirty(struct mbox *mb)
+{
+	if (mb->dirty_count == 0)
+		return 0;
+	for (uint32_t i = 0; i < mb->count; i++) {
+		struct mbox_msg *m = &mb->msgs[i];
+
+		if ((m->state & MBOX_MSG_DIRTY) == 0)
+			continue;
+		if (mbox_index_msg_set_lazy(mb->idx, mb->fi.id, m->uid, m->vsize, m->internaldate) <
+		    0)
+			return mbox_fail_index(mb);
+		m->state &= (uint8_t)~MBOX_MSG_DIRTY;
+	}
+	mb->dirty_count = 0;
+	return 0;
+}
+
+int mbox_find_renamed(struct mbox *mb, const char *base, size_t base_len, char *name_r, size_t size)
+{
+	int fd = openat(mb->cur_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	DIR *dir;
+	int ret = 0;
+
+	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			(void)close(fd);
+		return mbox_fail(mb, "%s/cur: %s", mb->path, strerror(errno));
+	}
+	while ((de = readdir(dir)) != NULL) {
+		if (strncmp(de->d_name, base, base_len) == 0 &&
+		    (de->d_name[base_len] == ':' || de->d_name[base_len] == '\0')) {
+			ret = strlen(de->d_name) < size ? 1 : 0;
+			if (ret > 0)
+				memcpy(name_r, de->d_name, strlen(de->d_name) + 1);
+			break;
+		}
+	}
+	(void)closedir(dir);
+	return ret;
+}
+
+int mbox_msg_refresh_name(struct mbox *mb, struct mbox_msg *msg)
+{
+	char name[MAILDIR_NAME_MAX];
+	int ret = mbox_find_renamed(mb, msg->name, msg->base_len, name, sizeof(name));
+
+	if (ret <= 0)
+		return ret;
+	/* Only the name: the flags in it are reported as a change by the next sync. */
+	if (mbox_msg_set_name(mb, msg, name) < 0)
+		return -1;
+	msg->state |= MBOX_MSG_STALE;
+	return 1;
+}
+
+int mbox_file_size(struct mbox *mb, const char *name, uint64_t *size_r, uint64_t *vsize_r)
+{
+	struct maildir_name_info info;
+	struct stat st;
+
+	(void)maildir_name_parse(name, &info);
+	*vsize_r = info.has_vsize ? info.vsize : 0;
+	if (info.has_size) {
+		*size_r = info.size;
+		return 0;
+	}
+	if (fstatat(mb->cur_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return mbox_fail(mb, "%s/cur/%s: %s", mb->path, name, strerror(errno));
+	*size_r = (uint64_t)st.st_size;
+	return 0;
+}

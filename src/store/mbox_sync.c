@@ -1,0 +1,631 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "maildir_name.h"
+#include "mbox_private.h"
+
+/* Times the cur/ listing is repeated when the directory changed while it was read and
+   messages seem gone: readdir may miss a file renamed during the listing (a flag change by
+   another program), which must not become an EXPUNGE. */
+#define SYNC_SCAN_TRIES 3
+
+/* A known message whose file name changed. */
+struct sync_rename {
+	uint32_t index;
+	char *name;
+	uint8_t flags;
+	uint32_t keywords;
+	bool flags_changed;
+	uint64_t modseq;
+};
+
+struct sync_ctx {
+	/* Bases of the files this sync moved from new/, sorted: \Recent for this handle. */
+	char **moved;
+	size_t moved_count;
+	struct mbox_new *news;
+	size_t news_count, news_cap;
+	struct sync_rename *renames;
+	size_t renames_count, renames_cap;
+	uint32_t *gone; /* message indexes, ascending */
+	size_t gone_count;
+	uint32_t max_uid_before;
+	/* cur/'s mtime before the listing that counted. */
+	struct timespec cur_before;
+	/* UIDs given to news, sorted, for the catch-up. */
+	uint32_t *assigned;
+};
+
+static int sync_grow(void **array, size_t *cap, size_t count, size_t elem)
+{
+	void *more;
+
+	if (count < *cap)
+		return 0;
+	more = realloc(*array, (*cap * 2 + 64) * elem);
+	if (more == NULL)
+		return -1;
+	*array = more;
+	*cap = *cap * 2 + 64;
+	return 0;
+}
+
+static void sync_ctx_reset_scan(struct sync_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->news_count; i++)
+		free(ctx->news[i].name);
+	for (size_t i = 0; i < ctx->renames_count; i++)
+		free(ctx->renames[i].name);
+	ctx->news_count = ctx->renames_count = 0;
+}
+
+static void sync_ctx_free(struct sync_ctx *ctx)
+{
+	sync_ctx_reset_scan(ctx);
+	for (size_t i = 0; i < ctx->moved_count; i++)
+		free(ctx->moved[i]);
+	free(ctx->moved);
+	free(ctx->news);
+	free(ctx->renames);
+	free(ctx->gone);
+	free(ctx->assigned);
+}
+
+static int sync_cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool sync_was_moved(const struct sync_ctx *ctx, const char *name, size_t base_len)
+{
+	char base[MAILDIR_NAME_MAX], *key = base;
+
+	if (ctx->moved_count == 0 || base_len >= sizeof(base))
+		return false;
+	memcpy(base, name, base_len);
+	base[base_len] = '\0';
+	return bsearch(&key, ctx->moved, ctx->moved_count, sizeof(char *), sync_cmp_str) != NULL;
+}
+
+/* ----- new/ -> cur/ ----- */
+
+static int sync_move_one(struct mbox *mb, struct sync_ctx *ctx, const char *name, size_t *cap)
+{
+	char target[MAILDIR_NAME_MAX];
+	struct maildir_name_info info;
+
+	if (maildir_name_parse(name, &info) == 0 || info.base_len + 4 > sizeof(target))
+		return 0;
+	/* Maildir: a file moved to cur/ gets the info ":2," (its flags, if it already had any
+	   — Dovecot can leave flagged files in new/ — are kept). */
+	if (info.has_info)
+		snprintf(target, sizeof(target), "%s", name);
+	else
+		snprintf(target, sizeof(target), "%.*s:2,", (int)info.base_len, name);
+	if (renameat2(mb->new_fd, name, mb->cur_fd, target, RENAME_NOREPLACE) < 0 &&
+	    (errno != EINVAL || renameat(mb->new_fd, name, mb->cur_fd, target) < 0)) {
+		/* ENOENT: another session moved it first; EEXIST: a stray duplicate. */
+		if (errno == ENOENT || errno == EEXIST)
+			return 0;
+		return mbox_fail(mb, "%s/new/%s: move to cur/: %s", mb->path, name,
+		                 strerror(errno));
+	}
+	if (sync_grow((void **)&ctx->moved, cap, ctx->moved_count, sizeof(char *)) < 0 ||
+	    (ctx->moved[ctx->moved_count] = strndup(name, info.base_len)) == NULL)
+		return mbox_fail(mb, "out of memory");
+	ctx->moved_count++;
+	return 0;
+}
+
+static int sync_move_new(struct mbox *mb, struct sync_ctx *ctx)
+{
+	int fd = openat(mb->new_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	size_t cap = 0;
+	DIR *dir;
+	int ret = 0;
+
+	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			(void)close(fd);
+		return mbox_fail(mb, "%s/new: %s", mb->path, strerror(errno));
+	}
+	while (ret == 0 && (de = readdir(dir)) != NULL) {
+		if (de->d_name[0] != '.')
+			ret = sync_move_one(mb, ctx, de->d_name, &cap);
+	}
+	(void)closedir(dir);
+	qsort(ctx->moved, ctx->moved_count, sizeof(char *), sync_cmp_str);
+	return ret;
+}
+
+/* ----- cur/ against memory ----- */
+
+static int sync_renamed(struct mbox *mb, struct sync_ctx *ctx, uint32_t index, const char *name)
+{
+	const struct mbox_msg *m = &mb->msgs[index];
+	struct maildir_name_info info;
+	struct sync_rename *r;
+
+	if (sync_grow((void **)&ctx->renames, &ctx->renames_cap, ctx->renames_count, sizeof(*r)) <
+	    0)
+		return mbox_fail(mb, "out of memory");
+	r = &ctx->renames[ctx->renames_count];
+	(void)maildir_name_parse(name, &info);
+	mbox_flags_parse(info.flags, &r->flags, &r->keywords);
+	r->index = index;
+	r->flags_changed = r->flags != m->flags || r->keywords != m->keywords;
+	r->modseq = m->modseq;
+	r->name = strdup(name);
+	if (r->name == NULL)
+		return mbox_fail(mb, "out of memory");
+	ctx->renames_count++;
+	return 0;
+}
+
+static int sync_new_file(struct mbox *mb, struct sync_ctx *ctx, const char *name)
+{
+	struct maildir_name_info info;
+	struct mbox_new *n;
+
+	if (sync_grow((void **)&ctx->news, &ctx->news_cap, ctx->news_count, sizeof(*n)) < 0)
+		return mbox_fail(mb, "out of memory");
+	n = &ctx->news[ctx->news_count];
+	memset(n, 0, sizeof(*n));
+	(void)maildir_name_parse(name, &info);
+	mbox_flags_parse(info.flags, &n->flags, &n->keywords);
+	n->name = strdup(name);
+	if (n->name == NULL)
+		return mbox_fail(mb, "out of memory");
+	n->recent = sync_was_moved(ctx, name, info.base_len);
+	ctx->news_count++;
+	return 0;
+}
+
+static int sync_cur_entry(struct mbox *mb, struct sync_ctx *ctx, const char *name)
+{
+	struct mbox_name_key key;
+	size_t base_len;
+	bool same;
+	ssize_t i;
+
+	if (name[0] == '.')
+		return 0;
+	mbox_name_key(name, &key);
+	base_len = key.base_len;
+	if (base_len == 0 || base_len >= MAILDIR_NAME_MAX)
+		return 0;
+	i = mbox_hash_find(mb, name, &key, &same);
+	if (i < 0)
+		return sync_new_file(mb, ctx, name);
+	if ((mb->msgs[i].state & MBOX_MSG_LISTED) != 0)
+		return 0; /* a second file with the same base: the first one counts */
+	mb->msgs[i].state |= MBOX_MSG_LISTED;
+	if (ctx->moved_count > 0 && sync_was_moved(ctx, name, base_len))
+		mb->msgs[i].state |= MBOX_MSG_RECENT;
+	if (same && (mb->msgs[i].state & MBOX_MSG_STALE) == 0)
+		return 0;
+	return sync_renamed(mb, ctx, (uint32_t)i, name);
+}
+
+static bool sync_same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/* One listing of cur/. *retry_r when it should be repeated. */
+static int sync_list_cur(struct mbox *mb, struct sync_ctx *ctx, bool *retry_r)
+{
+	int fd = openat(mb->cur_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct stat before, after;
+	struct dirent *de;
+	DIR *dir;
+	int ret = 0;
+
+	*retry_r = false;
+	if (fd < 0 || fstat(fd, &before) < 0 || (dir = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			(void)close(fd);
+		return mbox_fail(mb, "%s/cur: %s", mb->path, strerror(errno));
+	}
+	while (ret == 0 && (errno = 0, de = readdir(dir)) != NULL)
+		ret = sync_cur_entry(mb, ctx, de->d_name);
+	if (ret == 0 && errno != 0)
+		ret = mbox_fail(mb, "%s/cur: %s", mb->path, strerror(errno));
+	ctx->cur_before = before.st_mtim;
+	if (ret == 0 && fstat(dirfd(dir), &after) == 0 &&
+	    !sync_same_time(&before.st_mtim, &after.st_mtim))
+		*retry_r = true;
+	(void)closedir(dir);
+	return ret;
+}
+
+static int sync_scan_cur(struct mbox *mb, struct sync_ctx *ctx)
+{
+	for (int attempt = 0;; attempt++) {
+		bool retry, missing = false;
+
+		sync_ctx_reset_scan(ctx);
+		for (uint32_t i = 0; i < mb->count; i++)
+			mb->msgs[i].state &= (uint8_t)~MBOX_MSG_LISTED;
+		if (sync_list_cur(mb, ctx, &retry) < 0)
+			return -1;
+		for (uint32_t i = 0; i < mb->count && !missing; i++)
+			missing = (mb->msgs[i].state & MBOX_MSG_LISTED) == 0;
+		if (!retry || !missing || attempt + 1 >= SYNC_SCAN_TRIES)
+			return 0;
+	}
+}
+
+/* Messages not listed are gone; new files get their sizes (stat only without S=). */
+static int sync_collect(struct mbox *mb, struct sync_ctx *ctx)
+{
+	size_t kept = 0;
+
+	ctx->gone = malloc(((size_t)mb->count + 1) * sizeof(*ctx->gone));
+	if (ctx->gone == NULL)
+		return mbox_fail(mb, "out of memory");
+	for (uint32_t i = 0; i < mb->count; i++) {
+		if ((mb->msgs[i].state & MBOX_MSG_LISTED) == 0)
+			ctx->gone[ctx->gone_count++] = i;
+	}
+	for (size_t i = 0; i < ctx->news_count; i++) {
+		struct mbox_new *n = &ctx->news[i];
+
+		if (mbox_file_size(mb, n->name, &n->size, &n->vsize) < 0) {
+			free(n->name); /* gone since the listing */
+			continue;
+		}
+		ctx->news[kept++] = *n;
+	}
+	ctx->news_count = kept;
+	return 0;
+}
+
+static int sync_cmp_new_name(const void *a, const void *b)
+{
+	return strcmp(((const struct mbox_new *)a)->name, ((const struct mbox_new *)b)->name);
+}
+
+/* Delivery order (the names start with the time), one entry per base. */
+static void sync_order_news(struct sync_ctx *ctx)
+{
+	size_t kept = 0;
+
+	qsort(ctx->news, ctx->news_count, sizeof(*ctx->news), sync_cmp_new_name);
+	for (size_t i = 0; i < ctx->news_count; i++) {
+		struct mbox_new *n = &ctx->news[i];
+
+		if (kept > 0) {
+			const char *prev = ctx->news[kept - 1].name;
+			size_t bl = mbox_base_len(prev);
+
+			if (bl == mbox_base_len(n->name) && memcmp(prev, n->name, bl) == 0) {
+				free(n->name);
+				continue;
+			}
+		}
+		ctx->news[kept++] = *n;
+	}
+	ctx->news_count = kept;
+}
+
+/* ----- the index ----- */
+
+/* A flag change another maild handle made has its modseq in the index already. */
+static int sync_write_renames(struct mbox *mb, struct sync_ctx *ctx, uint64_t modseq, bool *bumped)
+{
+	char name[MAILDIR_NAME_MAX];
+	struct mbox_index_msg row;
+
+	for (size_t i = 0; i < ctx->renames_count; i++) {
+		struct sync_rename *r = &ctx->renames[i];
+		uint32_t uid = mb->msgs[r->index].uid;
+
+		if (r->flags_changed) {
+			int ret =
+			    mbox_index_msg_get(mb->idx, mb->fi.id, uid, &row, name, sizeof(name));
+
+			if (ret < 0)
+				return mbox_fail_index(mb);
+			if (ret > 0 && row.flags == r->flags && row.keywords == r->keywords) {
+				r->modseq = row.modseq;
+			} else {
+				r->modseq = modseq;
+				*bumped = true;
+			}
+		}
+		if (mbox_index_msg_set_flags(mb->idx, mb->fi.id, uid, r->name, r->flags,
+		                             r->keywords, r->modseq) < 0)
+			return mbox_fail_index(mb);
+	}
+	return 0;
+}
+
+static int sync_write_gone(struct mbox *mb, struct sync_ctx *ctx, bool *bumped)
+{
+	for (size_t i = 0; i < ctx->gone_count; i++) {
+		if (mbox_index_msg_delete(mb->idx, mb->fi.id, mb->msgs[ctx->gone[i]].uid) < 0)
+			return mbox_fail_index(mb);
+		*bumped = true;
+	}
+	return 0;
+}
+
+static int sync_cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A row above our highest UID that none of our files got: another handle gave that UID to
+   a file our listing did not see yet. Taking it now keeps the UIDs we announce ascending. */
+struct sync_catch_up {
+	struct sync_ctx *ctx;
+	size_t assigned;
+};
+
+static int sync_catch_up_row(const struct mbox_index_msg *row, void *vctx)
+{
+	struct sync_catch_up *cu = vctx;
+	struct sync_ctx *ctx = cu->ctx;
+	struct mbox_new *n;
+
+	if (bsearch(&row->uid, ctx->assigned, cu->assigned, sizeof(uint32_t), sync_cmp_u32) != NULL)
+		return 0;
+	if (sync_grow((void **)&ctx->news, &ctx->news_cap, ctx->news_count, sizeof(*n)) < 0)
+		return -2;
+	n = &ctx->news[ctx->news_count];
+	memset(n, 0, sizeof(*n));
+	n->name = strdup(row->name);
+	if (n->name == NULL)
+		return -2;
+	n->uid = row->uid;
+	n->flags = row->flags;
+	n->keywords = row->keywords;
+	n->modseq = row->modseq;
+	n->size = row->size;
+	n->vsize = row->vsize;
+	n->internaldate = row->internaldate;
+	ctx->news_count++;
+	return 0;
+}
+
+static int sync_write_news(struct mbox *mb, struct sync_ctx *ctx, uint64_t modseq, bool *bumped)
+{
+	struct sync_catch_up cu = {.ctx = ctx};
+	size_t assigned;
+	int ret;
+
+	if (ctx->news_count == 0)
+		return 0;
+	sync_order_news(ctx);
+	assigned = cu.assigned = ctx->news_count;
+	if (mbox_assign_locked(mb, ctx->news, ctx->news_count, modseq) < 0)
+		return -1;
+	*bumped = true;
+	ctx->assigned = malloc((assigned + 1) * sizeof(uint32_t));
+	if (ctx->assigned == NULL)
+		return mbox_fail(mb, "out of memory");
+	for (size_t i = 0; i < assigned; i++)
+		ctx->assigned[i] = ctx->news[i].uid;
+	qsort(ctx->assigned, assigned, sizeof(uint32_t), sync_cmp_u32);
+	ret = mbox_index_msg_iter(mb->idx, mb->fi.id, ctx->max_uid_before, sync_catch_up_row, &cu);
+	if (ret != 0)
+		return ret == -2 ? mbox_fail(mb, "out of memory") : mbox_fail_index(mb);
+	return 0;
+}
+
+static int sync_write_locked(struct mbox *mb, struct sync_ctx *ctx, uint32_t live)
+{
+	bool bumped = false;
+	uint64_t modseq;
+
+	if (mbox_index_folder_get(mb->idx, mb->folder, &mb->fi) <= 0)
+		return mbox_fail(mb, "%s: %s", mb->path,
+		                 mbox_index_error(mb->idx)[0] != '\0' ? mbox_index_error(mb->idx)
+		                                                      : "folder left the index");
+	/* RFC 7162: one command's (here: one sync's) changes may share one new modseq. */
+	modseq = mb->fi.highestmodseq + 1;
+	if (mbox_msgs_flush_dirty(mb) < 0 || sync_write_renames(mb, ctx, modseq, &bumped) < 0 ||
+	    sync_write_gone(mb, ctx, &bumped) < 0 || sync_write_news(mb, ctx, modseq, &bumped) < 0)
+		return -1;
+	if (bumped)
+		mb->fi.highestmodseq = modseq;
+	if (mb->locked && mbox_uidlist_maybe_compact_locked(mb, live) < 0)
+		return -1;
+	if (mbox_index_folder_put(mb->idx, mb->folder, &mb->fi) < 0)
+		return mbox_fail_index(mb);
+	return 0;
+}
+
+static int sync_write(struct mbox *mb, struct sync_ctx *ctx)
+{
+	uint32_t live = mb->count - (uint32_t)ctx->gone_count + (uint32_t)ctx->news_count;
+	struct mbox_index_folder saved = mb->fi;
+	int ret;
+
+	if (ctx->news_count == 0 && ctx->renames_count == 0 && ctx->gone_count == 0 &&
+	    mb->dirty_count == 0)
+		return 0;
+	/* Lock before the transaction, never after: the other order could deadlock with a
+	   handle that holds the lock and waits for the database. */
+	if ((ctx->news_count > 0 ||
+	     (ctx->gone_count > 0 && mbox_uidlist_needs_compact(mb, live))) &&
+	    mbox_lock(mb) < 0)
+		return -1;
+	ret = mbox_index_begin(mb->idx) < 0 ? mbox_fail_index(mb) : 0;
+	if (ret == 0)
+		ret = sync_write_locked(mb, ctx, live);
+	if (ret == 0 && mbox_index_commit(mb->idx) < 0)
+		ret = mbox_fail_index(mb);
+	if (ret < 0) {
+		mbox_index_rollback(mb->idx);
+		mb->fi = saved;
+	}
+	mbox_unlock(mb);
+	return ret;
+}
+
+/* ----- memory ----- */
+
+static int sync_cmp_new_uid(const void *a, const void *b)
+{
+	uint32_t x = ((const struct mbox_new *)a)->uid, y = ((const struct mbox_new *)b)->uid;
+
+	return x < y ? -1 : x > y;
+}
+
+static int sync_alloc_changes(struct sync_ctx *ctx, struct mbox_changes *ch)
+{
+	size_t g = ctx->gone_count + 1, r = ctx->renames_count + 1, n = ctx->news_count + 1;
+
+	ch->expunged_seqs = malloc(g * sizeof(uint32_t));
+	ch->expunged_uids = malloc(g * sizeof(uint32_t));
+	ch->changed = malloc(r * sizeof(uint32_t));
+	ch->added = malloc(n * sizeof(uint32_t));
+	ch->recent = malloc(n * sizeof(uint32_t));
+	return ch->expunged_seqs == NULL || ch->expunged_uids == NULL || ch->changed == NULL ||
+	               ch->added == NULL || ch->recent == NULL
+	           ? -1
+	           : 0;
+}
+
+static void sync_apply_renames(struct mbox *mb, struct sync_ctx *ctx, struct mbox_changes *ch)
+{
+	for (size_t i = 0; i < ctx->renames_count; i++) {
+		struct sync_rename *r = &ctx->renames[i];
+		struct mbox_msg *m = &mb->msgs[r->index];
+
+		mbox_msg_take_name(m, r->name);
+		r->name = NULL;
+		m->flags = r->flags;
+		m->keywords = r->keywords;
+		m->modseq = r->modseq;
+		m->state &= (uint8_t)~MBOX_MSG_STALE;
+		if (r->flags_changed)
+			ch->changed[ch->changed_count++] = m->uid;
+	}
+	qsort(ch->changed, ch->changed_count, sizeof(uint32_t), sync_cmp_u32);
+}
+
+static void sync_apply_gone(struct mbox *mb, struct sync_ctx *ctx, struct mbox_changes *ch)
+{
+	uint32_t kept = 0;
+	size_t g = 0;
+
+	for (size_t k = ctx->gone_count; k > 0; k--) {
+		ch->expunged_seqs[ch->expunged_count] = ctx->gone[k - 1] + 1;
+		ch->expunged_uids[ch->expunged_count++] = mb->msgs[ctx->gone[k - 1]].uid;
+	}
+	for (uint32_t i = 0; i < mb->count; i++) {
+		if (g < ctx->gone_count && ctx->gone[g] == i) {
+			free(mb->msgs[i].name);
+			g++;
+			continue;
+		}
+		mb->msgs[kept++] = mb->msgs[i];
+	}
+	mb->count = kept;
+	if (ctx->gone_count > 0)
+		mb->hash_dirty = true;
+}
+
+static int sync_apply_news(struct mbox *mb, struct sync_ctx *ctx, struct mbox_changes *ch)
+{
+	qsort(ctx->news, ctx->news_count, sizeof(*ctx->news), sync_cmp_new_uid);
+	for (size_t i = 0; i < ctx->news_count; i++) {
+		struct mbox_new *n = &ctx->news[i];
+		struct mbox_msg m = {
+		    .name = n->name,
+		    .modseq = n->modseq,
+		    .size = n->size,
+		    .vsize = n->vsize,
+		    .internaldate = n->internaldate,
+		    .uid = n->uid,
+		    .keywords = n->keywords,
+		    .base_len = (uint16_t)mbox_base_len(n->name),
+		    .flags = n->flags,
+		    .state = n->recent ? MBOX_MSG_RECENT : 0,
+		};
+
+		if (mbox_msgs_find(mb, n->uid) >= 0)
+			continue; /* the name stays in news and is freed with it */
+		if (mbox_msgs_add(mb, &m) < 0)
+			return -1;
+		n->name = NULL;
+		ch->added[ch->added_count++] = m.uid;
+		if (n->recent)
+			ch->recent[ch->recent_count++] = m.uid;
+	}
+	return 0;
+}
+
+void mbox_changes_free(struct mbox_changes *changes)
+{
+	free(changes->expunged_seqs);
+	free(changes->expunged_uids);
+	free(changes->changed);
+	free(changes->added);
+	free(changes->recent);
+	memset(changes, 0, sizeof(*changes));
+}
+
+/* Nothing to read: cur/ and new/ as at the last scan, and their mtimes older than a second
+   before it started, so a change made during that scan would have moved them. */
+static bool sync_unchanged(const struct mbox *mb, const struct stat *cur, const struct stat *new)
+{
+	return mb->scanned && sync_same_time(&cur->st_mtim, &mb->cur_mtime) &&
+	       sync_same_time(&new->st_mtim, &mb->new_mtime) &&
+	       cur->st_mtim.tv_sec + 1 < mb->scan_started &&
+	       new->st_mtim.tv_sec + 1 < mb->scan_started;
+}
+
+static int sync_run(struct mbox *mb, struct sync_ctx *ctx, struct mbox_changes *ch)
+{
+	if (mbox_keywords_refresh(mb) < 0 || mbox_hash_build(mb) < 0)
+		return -1;
+	ctx->max_uid_before = mb->count > 0 ? mb->msgs[mb->count - 1].uid : 0;
+	if (sync_move_new(mb, ctx) < 0 || sync_scan_cur(mb, ctx) < 0 || sync_collect(mb, ctx) < 0 ||
+	    sync_write(mb, ctx) < 0)
+		return -1;
+	if (sync_alloc_changes(ctx, ch) < 0)
+		return mbox_fail(mb, "out of memory");
+	/* Renames refer to message indexes: before the gone ones are removed. */
+	sync_apply_renames(mb, ctx, ch);
+	sync_apply_gone(mb, ctx, ch);
+	return sync_apply_news(mb, ctx, ch);
+}
+
+int mbox_sync(struct mbox *mb, unsigned int flags, struct mbox_changes *changes_r)
+{
+	struct mbox_changes local, *ch = changes_r != NULL ? changes_r : &local;
+	struct stat cur, new;
+	struct sync_ctx ctx;
+	time_t now = time(NULL);
+	int ret;
+
+	memset(ch, 0, sizeof(*ch));
+	if (fstat(mb->cur_fd, &cur) < 0 || fstat(mb->new_fd, &new) < 0)
+		return mbox_fail(mb, "%s: %s", mb->path, strerror(errno));
+	if ((flags & MBOX_SYNC_FORCE) == 0 && sync_unchanged(mb, &cur, &new))
+		return 0;
+	memset(&ctx, 0, sizeof(ctx));
+	ret = sync_run(mb, &ctx, ch);
+	if (ret == 0) {
+		mb->scanned = true;
+		mb->cur_mtime = ctx.cur_before;
+		mb->new_mtime = new.st_mtim;
+		mb->scan_started = now;
+	}
+	sync_ctx_free(&ctx);
+	if (ret < 0 || changes_r == NULL)
+		mbox_changes_free(ch);
+	return ret;
+}

@@ -1,0 +1,119 @@
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "maildir_create.h"
+#include "mbox_harness.h"
+
+char *mh_maildir(void)
+{
+	char *root = strdup("/tmp/mbox-test-XXXXXX");
+	const char *error = NULL;
+
+	if (root == NULL || mkdtemp(root) == NULL || maildir_create(root, &error) < 0) {
+		fprintf(stderr, "cannot make a Maildir: %s\n", error != NULL ? error : "mkdtemp");
+		abort();
+	}
+	return root;
+}
+
+static int mh_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void mh_remove(char *root)
+{
+	(void)nftw(root, mh_rm, 16, FTW_DEPTH | FTW_PHYS);
+	free(root);
+}
+
+void mh_put(const char *dir, const char *rel, const char *text)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	f = fopen(path, "w");
+	if (f == NULL) {
+		perror(path);
+		abort();
+	}
+	fputs(text, f);
+	fclose(f);
+}
+
+int mh_exists(const char *dir, const char *rel)
+{
+	char path[4096];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	return stat(path, &st) == 0;
+}
+
+size_t mh_count(const char *dir, const char *rel)
+{
+	char path[4096];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	d = opendir(path);
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+int mh_find(const char *dir, const char *rel, const char *prefix, char *out, size_t size)
+{
+	char path[4096];
+	struct dirent *de;
+	int ret = -1;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	d = opendir(path);
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.' && strncmp(de->d_name, prefix, strlen(prefix)) == 0) {
+			snprintf(out, size, "%s", de->d_name);
+			ret = 0;
+			break;
+		}
+	}
+	closedir(d);
+	return ret;
+}
+
+const char *mh_read(const char *dir, const char *rel)
+{
+	static char buf[1 << 20];
+	char path[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	return buf;
+}

@@ -1,0 +1,515 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "mbox.h"
+#include "mbox_harness.h"
+
+static int setup(void **state)
+{
+	*state = mh_maildir();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	mh_remove(*state);
+	return 0;
+}
+
+static struct mbox *open_box(const char *root, const char *folder)
+{
+	struct mbox *mb = NULL;
+	char *error = NULL;
+
+	if (mbox_open(root, folder, &mb, &error) < 0)
+		fail_msg("mbox_open: %s", error);
+	return mb;
+}
+
+static void put3_new(const char *root)
+{
+	/* Out of order in the directory on purpose: UIDs follow the names (delivery time). */
+	mh_put(root, "new/1700000003.M3P1Q3.host,S=5,W=5", "three");
+	mh_put(root, "new/1700000001.M1P1Q1.host,S=3,W=3", "one");
+	mh_put(root, "new/1700000002.M2P1Q2.host,S=3,W=3", "two");
+}
+
+static void delete_index(const char *root)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/maild-index.sqlite", root);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/maild-index.sqlite-wal", root);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/maild-index.sqlite-shm", root);
+	unlink(path);
+}
+
+static void test_new_mail_gets_ascending_uids_and_moves_to_cur(void **state)
+{
+	const char *root = *state;
+	struct mbox_msg_info info;
+	struct mbox_counts counts;
+	struct mbox *mb, *other;
+
+	put3_new(root);
+	mb = open_box(root, "");
+	assert_int_equal(mbox_count(mb), 3);
+	assert_int_equal(mh_count(root, "new"), 0);
+	assert_int_equal(mh_count(root, "cur"), 3);
+	assert_true(mh_exists(root, "cur/1700000001.M1P1Q1.host,S=3,W=3:2,"));
+	for (uint32_t seq = 1; seq <= 3; seq++) {
+		assert_int_equal(mbox_msg(mb, seq, &info), 1);
+		assert_int_equal(info.uid, seq);
+		assert_true(info.recent);
+	}
+	assert_int_equal(mbox_msg(mb, 1, &info), 1);
+	assert_string_equal(info.name, "1700000001.M1P1Q1.host,S=3,W=3:2,");
+	assert_int_equal(info.size, 3);
+	assert_int_equal(mbox_uidnext(mb), 4);
+	assert_true(mbox_uidvalidity(mb) != 0);
+	mbox_counts(mb, &counts);
+	assert_int_equal(counts.recent, 3);
+	assert_int_equal(counts.unseen, 3);
+	assert_int_equal(counts.first_unseen, 1);
+	assert_int_equal(counts.bytes, 11);
+
+	/* \Recent belongs to the session that moved the files. */
+	other = open_box(root, "");
+	mbox_counts(other, &counts);
+	assert_int_equal(counts.messages, 3);
+	assert_int_equal(counts.recent, 0);
+	assert_int_equal(mbox_seq(other, 2), 2);
+	assert_int_equal(mbox_uid(other, 3), 3);
+	mbox_close(&other);
+	mbox_close(&mb);
+	assert_null(mb);
+}
+
+static void test_uid_list_is_dovecot_v3(void **state)
+{
+	const char *root = *state;
+	char expect[128];
+	const char *text;
+	struct mbox *mb;
+
+	put3_new(root);
+	mb = open_box(root, "");
+	text = mh_read(root, "maild-uidlist");
+	assert_non_null(text);
+	snprintf(expect, sizeof(expect), "3 V%u N", mbox_uidvalidity(mb));
+	assert_memory_equal(text, expect, strlen(expect));
+	assert_non_null(strstr(text, " G"));
+	assert_non_null(strstr(text, "\n1 :1700000001.M1P1Q1.host,S=3,W=3\n"));
+	assert_non_null(strstr(text, "\n3 :1700000003.M3P1Q3.host,S=5,W=5\n"));
+	mbox_close(&mb);
+}
+
+static void test_uids_survive_index_deletion(void **state)
+{
+	const char *root = *state;
+	struct mbox_msg_info info;
+	struct mbox *mb;
+	uint32_t validity;
+
+	put3_new(root);
+	mb = open_box(root, "");
+	validity = mbox_uidvalidity(mb);
+	mbox_close(&mb);
+	/* A fourth message arrives while no index exists. */
+	delete_index(root);
+	mh_put(root, "new/1700000000.M0P1Q0.host,S=4,W=4", "zero");
+	mb = open_box(root, "");
+	assert_int_equal(mbox_uidvalidity(mb), validity);
+	assert_int_equal(mbox_count(mb), 4);
+	assert_int_equal(mbox_msg(mb, 1, &info), 1);
+	assert_int_equal(info.uid, 1);
+	assert_string_equal(info.name, "1700000001.M1P1Q1.host,S=3,W=3:2,");
+	assert_int_equal(mbox_msg(mb, 3, &info), 1);
+	assert_int_equal(info.uid, 3);
+	/* The late arrival's name sorts first but it gets the next UID, never an old one. */
+	assert_int_equal(mbox_msg(mb, 4, &info), 1);
+	assert_int_equal(info.uid, 4);
+	assert_string_equal(info.name, "1700000000.M0P1Q0.host,S=4,W=4:2,");
+	assert_int_equal(mbox_uidnext(mb), 5);
+	mbox_close(&mb);
+}
+
+static void test_corrupt_index_is_rebuilt(void **state)
+{
+	const char *root = *state;
+	struct mbox *mb;
+	uint32_t validity;
+
+	put3_new(root);
+	mb = open_box(root, "");
+	validity = mbox_uidvalidity(mb);
+	mbox_close(&mb);
+	delete_index(root);
+	mh_put(root, "maild-index.sqlite", "this is not an SQLite database, just junk bytes\n");
+	mb = open_box(root, "");
+	assert_int_equal(mbox_uidvalidity(mb), validity);
+	assert_int_equal(mbox_count(mb), 3);
+	assert_int_equal(mbox_uid(mb, 3), 3);
+	mbox_close(&mb);
+}
+
+static void test_missing_uid_list_is_written_again(void **state)
+{
+	const char *root = *state;
+	struct mbox *mb;
+	char path[4096];
+
+	put3_new(root);
+	mb = open_box(root, "");
+	snprintf(path, sizeof(path), "%s/maild-uidlist", root);
+	assert_int_equal(unlink(path), 0);
+	mh_put(root, "new/1700000009.M9P1Q9.host,S=4,W=4", "nine");
+	assert_int_equal(mbox_sync(mb, 0, NULL), 0);
+	assert_int_equal(mbox_uid(mb, 4), 4);
+	assert_non_null(strstr(mh_read(root, "maild-uidlist"), "\n4 :1700000009.M9P1Q9.host"));
+	assert_non_null(strstr(mh_read(root, "maild-uidlist"), "\n1 :1700000001.M1P1Q1.host"));
+	mbox_close(&mb);
+}
+
+static void test_external_add_delete_and_rename_are_noticed(void **state)
+{
+	const char *root = *state;
+	struct mbox_changes ch;
+	struct mbox_msg_info info;
+	struct mbox *mb;
+	char from[4096], to[4096];
+	uint64_t before;
+
+	put3_new(root);
+	mb = open_box(root, "");
+	before = mbox_highestmodseq(mb);
+	/* mutt marks message 1 seen, deletes message 2; mail arrives in new/ and cur/. */
+	snprintf(from, sizeof(from), "%s/cur/1700000001.M1P1Q1.host,S=3,W=3:2,", root);
+	snprintf(to, sizeof(to), "%s/cur/1700000001.M1P1Q1.host,S=3,W=3:2,S", root);
+	assert_int_equal(rename(from, to), 0);
+	snprintf(from, sizeof(from), "%s/cur/1700000002.M2P1Q2.host,S=3,W=3:2,", root);
+	assert_int_equal(unlink(from), 0);
+	mh_put(root, "cur/1700000005.M5P1Q5.host:2,F", "five!");
+	mh_put(root, "new/1700000004.M4P1Q4.host,S=4,W=4", "four");
+
+	assert_int_equal(mbox_sync(mb, 0, &ch), 0);
+	assert_int_equal(ch.changed_count, 1);
+	assert_int_equal(ch.changed[0], 1);
+	assert_int_equal(ch.expunged_count, 1);
+	assert_int_equal(ch.expunged_seqs[0], 2);
+	assert_int_equal(ch.expunged_uids[0], 2);
+	assert_int_equal(ch.added_count, 2);
+	assert_int_equal(ch.added[0], 4); /* by name: ...04 before ...05 */
+	assert_int_equal(ch.added[1], 5);
+	assert_int_equal(ch.recent_count, 1);
+	assert_int_equal(ch.recent[0], 4);
+	mbox_changes_free(&ch);
+
+	assert_int_equal(mbox_count(mb), 4);
+	assert_int_equal(mbox_msg(mb, 1, &info), 1);
+	assert_int_equal(info.flags, MBOX_FLAG_SEEN);
+	assert_true(info.modseq > before);
+	assert_int_equal(info.modseq, mbox_highestmodseq(mb));
+	/* No S= in the name: the size came from stat. */
+	assert_int_equal(mbox_msg(mb, 4, &info), 1);
+	assert_int_equal(info.uid, 5);
+	assert_int_equal(info.flags, MBOX_FLAG_FLAGGED);
+	assert_int_equal(info.size, 5);
+	assert_int_equal(mbox_seq(mb, 2), 0);
+
+	/* Nothing changed: nothing reported. */
+	assert_int_equal(mbox_sync(mb, MBOX_SYNC_FORCE, &ch), 0);
+	assert_int_equal(ch.changed_count + ch.expunged_count + ch.added_count, 0);
+	mbox_changes_free(&ch);
+	mbox_close(&mb);
+}
+
+static void test_flags_and_keywords_round_trip_through_file_names(void **state)
+{
+	const char *root = *state;
+	struct mbox_store_req req = {.mode = MBOX_STORE_ADD};
+	struct mbox_store_result res;
+	struct mbox_msg_info info;
+	unsigned junk, work;
+	struct mbox *mb;
+	char name[512];
+
+	put3_new(root);
+	mb = open_box(root, "");
+	assert_int_equal(mbox_keyword_add(mb, "$Junk", &junk), 1);
+	assert_int_equal(mbox_keyword_add(mb, "Work", &work), 1);
+	assert_int_equal(junk, 0);
+	assert_int_equal(work, 1);
+	assert_int_equal(mbox_keyword_add(mb, "$junk", &junk), 1); /* case-insensitive */
+	assert_int_equal(junk, 0);
+	assert_int_equal(mbox_keyword_add(mb, "bad keyword", &junk), 0);
+	assert_string_equal(mh_read(root, "dovecot-keywords"), "0 $Junk\n1 Work\n");
+
+	req.flags = MBOX_FLAG_SEEN | MBOX_FLAG_FLAGGED | MBOX_FLAG_ANSWERED;
+	req.keywords = 1u << work;
+	uint32_t uid = 2;
+	assert_int_equal(mbox_store(mb, &uid, 1, &req, &res), 0);
+	assert_int_equal(res.changed_count, 1);
+	assert_int_equal(res.modseq, mbox_highestmodseq(mb));
+	mbox_store_result_free(&res);
+	assert_int_equal(mh_find(root, "cur", "1700000002.", name, sizeof(name)), 0);
+	assert_string_equal(name, "1700000002.M2P1Q2.host,S=3,W=3:2,FRSb");
+
+	req.mode = MBOX_STORE_REMOVE;
+	req.flags = MBOX_FLAG_ANSWERED;
+	req.keywords = 0;
+	assert_int_equal(mbox_store(mb, &uid, 1, &req, &res), 0);
+	mbox_store_result_free(&res);
+	assert_int_equal(mh_find(root, "cur", "1700000002.", name, sizeof(name)), 0);
+	assert_string_equal(name, "1700000002.M2P1Q2.host,S=3,W=3:2,FSb");
+	mbox_close(&mb);
+
+	/* From the file names alone. */
+	delete_index(root);
+	mb = open_box(root, "");
+	assert_int_equal(mbox_msg(mb, 2, &info), 1);
+	assert_int_equal(info.flags, MBOX_FLAG_SEEN | MBOX_FLAG_FLAGGED);
+	assert_int_equal(info.keywords, 1u << 1);
+	assert_string_equal(mbox_keyword_name(mb, 1), "Work");
+	assert_int_equal(mbox_keyword_find(mb, "work"), 1);
+
+	req.mode = MBOX_STORE_SET;
+	req.flags = MBOX_FLAG_DELETED;
+	req.keywords = 1u << 0;
+	assert_int_equal(mbox_store(mb, &uid, 1, &req, &res), 0);
+	mbox_store_result_free(&res);
+	assert_int_equal(mh_find(root, "cur", "1700000002.", name, sizeof(name)), 0);
+	assert_string_equal(name, "1700000002.M2P1Q2.host,S=3,W=3:2,Ta");
+	mbox_close(&mb);
+}
+
+static void test_unchangedsince_refuses_messages_changed_later(void **state)
+{
+	const char *root = *state;
+	struct mbox_store_req req = {.mode = MBOX_STORE_ADD, .flags = MBOX_FLAG_FLAGGED};
+	struct mbox_store_result res;
+	struct mbox_msg_info info;
+	uint32_t uids[] = {1, 2};
+	uint64_t old;
+	struct mbox *mb;
+
+	put3_new(root);
+	mb = open_box(root, "");
+	old = mbox_highestmodseq(mb);
+	uint32_t one = 1;
+	assert_int_equal(mbox_store(mb, &one, 1, &req, &res), 0);
+	mbox_store_result_free(&res);
+
+	/* Message 1 changed after `old`, message 2 did not. */
+	req.flags = MBOX_FLAG_SEEN;
+	req.unchangedsince_set = true;
+	req.unchangedsince = old;
+	assert_int_equal(mbox_store(mb, uids, 2, &req, &res), 0);
+	assert_int_equal(res.failed_count, 1);
+	assert_int_equal(res.failed[0], 1);
+	assert_int_equal(res.changed_count, 1);
+	assert_int_equal(res.changed[0], 2);
+	mbox_store_result_free(&res);
+	assert_int_equal(mbox_msg(mb, 1, &info), 1);
+	assert_int_equal(info.flags, MBOX_FLAG_FLAGGED);
+	assert_int_equal(mbox_msg(mb, 2, &info), 1);
+	assert_int_equal(info.flags, MBOX_FLAG_SEEN);
+
+	/* UNCHANGEDSINCE 0 fails for every message. */
+	req.unchangedsince = 0;
+	assert_int_equal(mbox_store(mb, uids, 2, &req, &res), 0);
+	assert_int_equal(res.failed_count, 2);
+	mbox_store_result_free(&res);
+	mbox_close(&mb);
+}
+
+static void test_store_follows_a_concurrent_rename(void **state)
+{
+	const char *root = *state;
+	struct mbox_store_req req = {.mode = MBOX_STORE_ADD, .flags = MBOX_FLAG_SEEN};
+	struct mbox_store_result res;
+	char from[4096], to[4096], name[512];
+	struct mbox *mb;
+	uint32_t uid = 3;
+	int fd;
+
+	put3_new(root);
+	mb = open_box(root, "");
+	snprintf(from, sizeof(from), "%s/cur/1700000003.M3P1Q3.host,S=5,W=5:2,", root);
+	snprintf(to, sizeof(to), "%s/cur/1700000003.M3P1Q3.host,S=5,W=5:2,T", root);
+	assert_int_equal(rename(from, to), 0);
+	/* FETCH still finds the file. */
+	fd = mbox_msg_open(mb, 3);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(rename(to, from), 0);
+	assert_int_equal(rename(from, to), 0);
+	assert_int_equal(mbox_store(mb, &uid, 1, &req, &res), 0);
+	assert_int_equal(res.changed_count, 1);
+	mbox_store_result_free(&res);
+	assert_int_equal(mh_find(root, "cur", "1700000003.", name, sizeof(name)), 0);
+	assert_string_equal(name, "1700000003.M3P1Q3.host,S=5,W=5:2,ST");
+
+	/* mutt sets \Seen on message 1 and a FETCH follows the rename; a STORE of the same
+	   flag then has nothing to rename but still reports the message as changed. */
+	snprintf(from, sizeof(from), "%s/cur/1700000001.M1P1Q1.host,S=3,W=3:2,", root);
+	snprintf(to, sizeof(to), "%s/cur/1700000001.M1P1Q1.host,S=3,W=3:2,S", root);
+	assert_int_equal(rename(from, to), 0);
+	fd = mbox_msg_open(mb, 1);
+	assert_true(fd >= 0);
+	close(fd);
+	uid = 1;
+	assert_int_equal(mbox_store(mb, &uid, 1, &req, &res), 0);
+	assert_int_equal(res.changed_count, 1);
+	assert_int_equal(res.changed[0], 1);
+	mbox_store_result_free(&res);
+	mbox_close(&mb);
+}
+
+static void test_expunge_removes_files_and_updates_quota(void **state)
+{
+	const char *root = *state;
+	struct maildir_quota_limit limit = {.bytes = 1000, .count = 0};
+	struct maildir_quota_usage usage;
+	const char *error;
+	struct mbox_changes ch;
+	uint32_t uids[] = {3, 1};
+	struct mbox *mb;
+
+	put3_new(root);
+	mb = open_box(root, "");
+	assert_int_equal(maildir_quota_recalc(root, &limit, &usage, &error), 0);
+	assert_int_equal(usage.bytes, 11);
+	assert_int_equal(mbox_expunge(mb, uids, 2, &ch), 0);
+	assert_int_equal(ch.expunged_count, 2);
+	assert_int_equal(ch.expunged_seqs[0], 3); /* descending: send as they come */
+	assert_int_equal(ch.expunged_uids[0], 3);
+	assert_int_equal(ch.expunged_seqs[1], 1);
+	mbox_changes_free(&ch);
+	assert_int_equal(mbox_count(mb), 1);
+	assert_int_equal(mbox_uid(mb, 1), 2);
+	assert_int_equal(mh_count(root, "cur"), 1);
+	assert_int_equal(maildir_quota_get(root, &limit, &usage, &error), 1);
+	assert_int_equal(usage.bytes, 3);
+	assert_int_equal(usage.count, 1);
+	mbox_close(&mb);
+
+	/* The expunged UIDs are never given again. */
+	mh_put(root, "new/1700000001.M1P1Q1.host,S=3,W=3", "one");
+	mb = open_box(root, "");
+	assert_int_equal(mbox_uid(mb, 2), 4);
+	mbox_close(&mb);
+}
+
+static void test_two_handles_see_each_others_changes(void **state)
+{
+	const char *root = *state;
+	struct mbox_store_req req = {.mode = MBOX_STORE_ADD, .flags = MBOX_FLAG_SEEN};
+	struct mbox_store_result res;
+	struct mbox_msg_info a_info, b_info;
+	struct mbox_changes ch;
+	struct mbox *a, *b;
+	uint32_t uid = 2;
+
+	put3_new(root);
+	a = open_box(root, "");
+	b = open_box(root, "");
+	mh_put(root, "new/1700000010.M10P1Q10.host,S=3,W=3", "ten");
+	assert_int_equal(mbox_sync(a, 0, &ch), 0);
+	assert_int_equal(ch.added_count, 1);
+	assert_int_equal(ch.recent_count, 1);
+	mbox_changes_free(&ch);
+	assert_int_equal(mbox_sync(b, 0, &ch), 0);
+	assert_int_equal(ch.added_count, 1);
+	assert_int_equal(ch.added[0], 4);
+	assert_int_equal(ch.recent_count, 0);
+	mbox_changes_free(&ch);
+
+	assert_int_equal(mbox_store(a, &uid, 1, &req, &res), 0);
+	mbox_store_result_free(&res);
+	assert_int_equal(mbox_sync(b, MBOX_SYNC_FORCE, &ch), 0);
+	assert_int_equal(ch.changed_count, 1);
+	mbox_changes_free(&ch);
+	assert_int_equal(mbox_msg(a, 2, &a_info), 1);
+	assert_int_equal(mbox_msg(b, 2, &b_info), 1);
+	assert_int_equal(b_info.flags, MBOX_FLAG_SEEN);
+	/* The modseq of a's change, not a second one. */
+	assert_int_equal(b_info.modseq, a_info.modseq);
+	assert_int_equal(mbox_highestmodseq(b), mbox_highestmodseq(a));
+	mbox_close(&a);
+	mbox_close(&b);
+}
+
+static void test_seq_ranges_for_uid_sets(void **state)
+{
+	const char *root = *state;
+	uint32_t first, last, uid = 2;
+	struct mbox_changes ch;
+	struct mbox *mb;
+
+	put3_new(root);
+	mb = open_box(root, "");
+	assert_int_equal(mbox_expunge(mb, &uid, 1, &ch), 0);
+	mbox_changes_free(&ch);
+	assert_int_equal(mbox_seq_range(mb, 2, UINT32_MAX, &first, &last), 1);
+	assert_int_equal(first, 2);
+	assert_int_equal(last, 2);
+	assert_int_equal(mbox_seq_range(mb, 1, 2, &first, &last), 1);
+	assert_int_equal(first, 1);
+	assert_int_equal(last, 1);
+	assert_int_equal(mbox_seq_range(mb, 2, 2, &first, &last), 0);
+	assert_int_equal(mbox_seq_range(mb, 9, 20, &first, &last), 0);
+	mbox_close(&mb);
+}
+
+static void test_bad_folder_names_are_refused(void **state)
+{
+	struct mbox *mb;
+	char *error;
+
+	assert_int_equal(mbox_open(*state, "..", &mb, &error), -1);
+	free(error);
+	assert_int_equal(mbox_open(*state, ".Sent/../..", &mb, &error), -1);
+	free(error);
+	assert_int_equal(mbox_open(*state, ".NoSuch", &mb, &error), -1);
+	assert_non_null(strstr(error, ".NoSuch"));
+	free(error);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_new_mail_gets_ascending_uids_and_moves_to_cur,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_uid_list_is_dovecot_v3, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_uids_survive_index_deletion, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_corrupt_index_is_rebuilt, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_uid_list_is_written_again, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_external_add_delete_and_rename_are_noticed, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_flags_and_keywords_round_trip_through_file_names,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unchangedsince_refuses_messages_changed_later,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_follows_a_concurrent_rename, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_expunge_removes_files_and_updates_quota, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_two_handles_see_each_others_changes, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_seq_ranges_for_uid_sets, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_folder_names_are_refused, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
