@@ -1,0 +1,158 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "imap_base64.h"
+#include "imap_capability.h"
+
+static bool has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; (p = strstr(p, word)) != NULL; p += n) {
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+static void build(bool authed, bool starttls, bool login, char *buf)
+{
+	struct imap_capability_state st = {authed, starttls, login};
+
+	assert_int_equal(imap_capability_build(&st, buf, IMAP_CAPABILITY_MAX), 0);
+}
+
+static void test_preauth_plaintext_on_143(void **state)
+{
+	char caps[IMAP_CAPABILITY_MAX];
+
+	(void)state;
+	build(false, true, false, caps);
+	assert_string_equal(caps, "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL- ID ENABLE STARTTLS "
+	                          "LOGINDISABLED");
+}
+
+static void test_preauth_after_tls(void **state)
+{
+	char caps[IMAP_CAPABILITY_MAX];
+
+	(void)state;
+	build(false, false, true, caps);
+	assert_string_equal(caps, "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL- ID ENABLE AUTH=PLAIN");
+}
+
+static void test_preauth_without_certificate(void **state)
+{
+	char caps[IMAP_CAPABILITY_MAX];
+
+	(void)state;
+	build(false, false, false, caps);
+	assert_false(has_word(caps, "STARTTLS"));
+	assert_true(has_word(caps, "LOGINDISABLED"));
+	assert_false(has_word(caps, "AUTH=PLAIN"));
+}
+
+static void test_authed(void **state)
+{
+	static const char *const want[] = {
+	    "IMAP4rev1",   "IMAP4rev2", "LITERAL+",          "ID",
+	    "ENABLE",      "IDLE",      "NAMESPACE",         "UNSELECT",
+	    "UIDPLUS",     "MOVE",      "SPECIAL-USE",       "LIST-EXTENDED",
+	    "LIST-STATUS", "CONDSTORE", "QRESYNC",           "ESEARCH",
+	    "QUOTA",       "SORT",      "THREAD=REFERENCES", "UTF8=ACCEPT"};
+	char caps[IMAP_CAPABILITY_MAX];
+
+	(void)state;
+	build(true, true, true, caps);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		assert_true(has_word(caps, want[i]));
+	assert_false(has_word(caps, "LITERAL-"));
+	assert_false(has_word(caps, "STARTTLS"));
+	assert_false(has_word(caps, "AUTH=PLAIN"));
+	assert_false(has_word(caps, "LOGINDISABLED"));
+}
+
+static void test_too_small_buffer(void **state)
+{
+	struct imap_capability_state st = {true, false, true};
+	char caps[IMAP_CAPABILITY_MAX];
+	size_t full;
+
+	(void)state;
+	assert_int_equal(imap_capability_build(&st, caps, sizeof(caps)), 0);
+	full = strlen(caps);
+	assert_int_equal(imap_capability_build(&st, caps, full + 1), 0);
+	assert_int_equal(imap_capability_build(&st, caps, full), -1);
+	assert_string_equal(caps, "");
+	assert_int_equal(imap_capability_build(&st, caps, 0), -1);
+}
+
+static ssize_t decode(const char *in, uint8_t *out, size_t size)
+{
+	return imap_base64_decode(in, strlen(in), out, size);
+}
+
+static void test_base64_decode(void **state)
+{
+	uint8_t out[64];
+
+	(void)state;
+	assert_int_equal(decode("", out, sizeof(out)), 0);
+	assert_int_equal(decode("Zg==", out, sizeof(out)), 1);
+	assert_memory_equal(out, "f", 1);
+	assert_int_equal(decode("Zm8=", out, sizeof(out)), 2);
+	assert_int_equal(decode("Zm9v", out, sizeof(out)), 3);
+	assert_memory_equal(out, "foo", 3);
+	assert_int_equal(decode("AGJvYgBwdw==", out, sizeof(out)), 7);
+	assert_memory_equal(out, "\0bob\0pw", 7);
+	/* strictness */
+	assert_int_equal(decode("Zg", out, sizeof(out)), -1);       /* unpadded */
+	assert_int_equal(decode("Zg=", out, sizeof(out)), -1);      /* short */
+	assert_int_equal(decode("Zh==", out, sizeof(out)), -1);     /* non-zero spare bits */
+	assert_int_equal(decode("Zm9=", out, sizeof(out)), -1);     /* non-zero spare bits */
+	assert_int_equal(decode("Z=g=", out, sizeof(out)), -1);     /* "=" inside */
+	assert_int_equal(decode("Zg==Zg==", out, sizeof(out)), -1); /* padding before the end */
+	assert_int_equal(decode("Zm9 v", out, sizeof(out)), -1);
+	assert_int_equal(decode("Zm9v\r\n", out, sizeof(out)), -1);
+	assert_int_equal(decode("Zm-v", out, sizeof(out)), -1); /* base64url */
+	assert_int_equal(decode("====", out, sizeof(out)), -1);
+	assert_int_equal(decode("Zm9v", out, 2), -1); /* out too small */
+	assert_int_equal(imap_base64_decode("Zm\0v", 4, out, sizeof(out)), -1);
+}
+
+static void test_base64_roundtrip(void **state)
+{
+	uint8_t in[300], out[300];
+	char enc[IMAP_BASE64_LEN(300) + 1];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)(i * 37 + 11);
+	for (size_t len = 0; len <= sizeof(in); len++) {
+		assert_int_equal(imap_base64_encode(in, len, enc, IMAP_BASE64_LEN(len) + 1), 0);
+		assert_int_equal(strlen(enc), IMAP_BASE64_LEN(len));
+		assert_int_equal(decode(enc, out, sizeof(out)), (ssize_t)len);
+		assert_memory_equal(in, out, len);
+		assert_int_equal(imap_base64_encode(in, len, enc, IMAP_BASE64_LEN(len)), -1);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_preauth_plaintext_on_143),
+	    cmocka_unit_test(test_preauth_after_tls),
+	    cmocka_unit_test(test_preauth_without_certificate),
+	    cmocka_unit_test(test_authed),
+	    cmocka_unit_test(test_too_small_buffer),
+	    cmocka_unit_test(test_base64_decode),
+	    cmocka_unit_test(test_base64_roundtrip),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
