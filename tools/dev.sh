@@ -175,9 +175,12 @@ run_fuzzers() {
 			-Db_lundef=false --buildtype=debug >/dev/null
 	fi
 	ninja -C build-fuzz >/dev/null
-	local t corpus
-	for t in fuzz_address fuzz_admin_request fuzz_config fuzz_imap_parser fuzz_ipc_frame \
-		fuzz_smtp_cmd fuzz_smtp_data; do
+	local t exe corpus
+	# Every target tests/fuzz/meson.build builds, so a new one cannot be forgotten here.
+	for exe in build-fuzz/tests/fuzz/fuzz_*; do
+		t=${exe##*/}
+		case $t in *.*) continue ;; esac
+		[ -f "$exe" ] && [ -x "$exe" ] || continue
 		corpus=$(mktemp -d)
 		[ -d "tests/fuzz/corpus/$t" ] && cp -r "tests/fuzz/corpus/$t/." "$corpus/"
 		say "  $t"

@@ -13,6 +13,7 @@
 #include "../store/maildir_path.h"
 #include "accounts_db.h"
 #include "address.h"
+#include "auth_penalty.h"
 #include "password.h"
 #include "resolve.h"
 
@@ -21,6 +22,7 @@ struct accounts_state {
 	struct resolve_config resolve;
 	char postmaster[520];
 	const char *mail_root;
+	struct auth_penalty *penalty;
 };
 
 /* One password check, carried to the thread pool and back. */
@@ -38,6 +40,7 @@ struct verify_job {
 	char service[32];
 	char ip[64];
 	int result;
+	bool locked; /* refused without a check: too many failures from ip */
 	bool needs_rehash;
 	char new_hash[PASSWORD_HASH_MAX];
 };
@@ -52,6 +55,8 @@ static void accounts_verify_work(uv_work_t *work)
 	struct verify_job *job = work->data;
 	const char *error = NULL;
 
+	if (job->locked)
+		return;
 	if (!job->known) {
 		/* Same work and same answer as a wrong password: no user enumeration by timing. */
 		password_verify_dummy(job->password);
@@ -79,21 +84,39 @@ static void accounts_send_rehash(struct worker *w, const struct verify_job *job)
 	ipc_wbuf_free(&b);
 }
 
+/* Logins from maild's own admin socket carry no client address and are not penalised. */
+static bool verify_is_remote(const struct verify_job *job)
+{
+	return job->ip[0] != '\0' && strcmp(job->service, "admin") != 0;
+}
+
 static void accounts_verify_done(uv_work_t *work, int status)
 {
 	struct verify_job *job = work->data;
+	struct accounts_state *st = accounts_state(job->w);
 	struct ipc_wbuf b;
 	uint8_t result = job->result == 1 ? IPC_VERIFY_OK : IPC_VERIFY_FAIL;
+	uint64_t delay = 0;
 
 	if (status != 0 || job->result < 0)
 		result = job->result < 0 ? IPC_VERIFY_FAIL : IPC_VERIFY_TEMPFAIL;
+	if (job->locked)
+		result = IPC_VERIFY_LOCKED;
+	else if (result == IPC_VERIFY_OK && verify_is_remote(job))
+		auth_penalty_succeeded(st->penalty, job->ip);
+	else if (result == IPC_VERIFY_FAIL && verify_is_remote(job))
+		delay = auth_penalty_failed(st->penalty, job->ip, uv_now(job->w->loop));
 	if (result == IPC_VERIFY_OK && job->needs_rehash)
 		accounts_send_rehash(job->w, job);
 	log_debug("%s: password check for %s from %s: %s", job->service, log_esc(job->address),
-		  job->ip, result == IPC_VERIFY_OK ? "ok" : "failed");
+		  job->ip,
+		  result == IPC_VERIFY_OK       ? "ok"
+		  : result == IPC_VERIFY_LOCKED ? "refused, too many failures"
+						: "failed");
 	ipc_wbuf_init(&b);
 	ipc_put_u8(&b, result);
 	ipc_put_str(&b, result == IPC_VERIFY_OK ? job->address : "");
+	ipc_put_u32(&b, (uint32_t)delay);
 	/* The asker may have restarted meanwhile: its new link must not get an old answer. */
 	if (job->w->peer_gen[job->from] == job->gen && ipc_link_is_open(job->w->peers[job->from]))
 		ipc_link_send(job->w->peers[job->from], (uint16_t)(job->type | IPC_REPLY), job->id,
@@ -147,7 +170,11 @@ static void accounts_on_verify(struct worker *w, int from, const struct ipc_fram
 	job->type = frame->type;
 	job->id = frame->id;
 	job->work.data = job;
-	accounts_lookup_for_verify(accounts_state(w), job, user);
+	if (verify_is_remote(job) &&
+	    auth_penalty_locked(accounts_state(w)->penalty, job->ip, uv_now(w->loop)))
+		job->locked = true;
+	else
+		accounts_lookup_for_verify(accounts_state(w), job, user);
 	if (uv_queue_work(w->loop, &job->work, accounts_verify_work, accounts_verify_done) != 0)
 		fatal("uv_queue_work failed");
 }
@@ -276,6 +303,17 @@ static int accounts_start(struct worker *w, const char **error_r)
 	st.resolve.max_targets = 1000;
 	st.resolve.postmaster = st.postmaster;
 	st.mail_root = config_str(w->config, "mail_root");
+	st.penalty = auth_penalty_new(&(struct auth_penalty_config){
+		.max_failures = (unsigned)config_uint(w->config, "accounts.auth_failures_max"),
+		.window_ms = config_uint(w->config, "accounts.auth_failure_window"),
+		.delay_ms = config_uint(w->config, "accounts.auth_failure_delay"),
+		.delay_max_ms = config_uint(w->config, "accounts.auth_failure_delay_max"),
+		.slots = 8192,
+	});
+	if (st.penalty == NULL) {
+		*error_r = "out of memory";
+		return -1;
+	}
 	w->state = &st;
 	return 0;
 }

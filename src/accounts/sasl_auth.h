@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "../core/worker.h"
+#include "auth_penalty.h"
 
 /* Server-side SASL for SMTP AUTH and IMAP AUTHENTICATE/LOGIN, through Cyrus SASL (PLAIN and
    LOGIN from libsasl2-modules). The password is never checked here: Cyrus SASL's checkpass
@@ -36,6 +37,10 @@ struct sasl_auth;
 /* Once per process, after the config is loaded and before privileges are dropped (Cyrus SASL
    loads its plugins then). app is the Cyrus application name ("maild"). 0 ok, -1 logged. */
 int sasl_auth_global_init(const char *app);
+
+/* Check passwords with saslauthd at path instead of the accounts worker (smtp.auth_backend),
+   penalising failures with this process's own table. Call after sasl_auth_global_init(). */
+int sasl_auth_use_saslauthd(const char *path, const struct auth_penalty_config *penalty);
 
 /* The mechanisms offered: "PLAIN LOGIN". */
 const char *sasl_auth_mechanisms(void);

@@ -17,6 +17,7 @@
 #define MIN (60 * SEC)
 #define HOUR (60 * MIN)
 
+static const char *const auth_backends[] = {"accounts", "saslauthd", NULL};
 static const char *const log_levels[] = {"debug", "info", "notice", "warning", "error", NULL};
 
 static int validate_recipient_delimiter(const char *value, const char **error_r)
@@ -49,6 +50,18 @@ static int validate_address(const char *value, const char **error_r)
 const struct config_key config_keys[] = {
     {"accounts.alias_max_depth", CONFIG_UINT, "10", R(ACCOUNTS), .min = 1, .max = 100,
      .help = "How many alias hops a recipient may go through before it is rejected"},
+    {"accounts.auth_failure_delay", CONFIG_DURATION, "1s", R(ACCOUNTS) | R(SMTP), .min = 0,
+     .max = 1 * MIN,
+     .help = "Wait before answering a failed login; doubles with each further failure from "
+             "the same address"},
+    {"accounts.auth_failure_delay_max", CONFIG_DURATION, "15s", R(ACCOUNTS) | R(SMTP), .min = 0,
+     .max = 5 * MIN, .help = "Longest wait before answering a failed login"},
+    {"accounts.auth_failure_window", CONFIG_DURATION, "15m", R(ACCOUNTS) | R(SMTP), .min = 1 * SEC,
+     .max = 24 * HOUR,
+     .help = "How long failed logins from one address are remembered, from the first one"},
+    {"accounts.auth_failures_max", CONFIG_UINT, "10", R(ACCOUNTS) | R(SMTP), .min = 1, .max = 100000,
+     .help = "Failed logins from one address within the window after which its logins are "
+             "refused (SMTP 454 4.7.0, IMAP NO [UNAVAILABLE]) until the window ends"},
     {"accounts.postmaster", CONFIG_STRING, "", R(ACCOUNTS), .validate = validate_address,
      .help = "Address that receives mail for postmaster@ of every domain; empty: no redirect"},
     {"accounts.recipient_delimiter", CONFIG_STRING, "+", R(ACCOUNTS),
@@ -82,6 +95,9 @@ const struct config_key config_keys[] = {
      .help = "Unprivileged user of the network-facing roles"},
     {"run_dir", CONFIG_PATH, "/run/maild", ROLE_NONE,
      .help = "Directory for sockets and other run-time files"},
+    {"smtp.auth_backend", CONFIG_ENUM, "accounts", R(SMTP), .enum_values = auth_backends,
+     .help = "Who checks SMTP AUTH passwords: accounts (accounts.db) or saslauthd (PAM, LDAP, "
+             "... through Cyrus saslauthd)"},
     {"smtp.command_timeout", CONFIG_DURATION, "5m", R(SMTP), .min = 1 * SEC, .max = 1 * HOUR,
      .help = "Time a client has to send one complete command (not reset by single bytes)"},
     {"smtp.data_timeout", CONFIG_DURATION, "10m", R(SMTP), .min = 1 * SEC, .max = 1 * HOUR,
@@ -100,6 +116,8 @@ const struct config_key config_keys[] = {
      .max = 1000000, .help = "Messages accepted on one connection before it is closed with 421"},
     {"smtp.max_recipients", CONFIG_UINT, "100", R(SMTP), .min = 1, .max = 100000,
      .help = "Recipients of one message; the next RCPT gets 452 4.5.3 (RFC 5321 wants 100)"},
+    {"smtp.saslauthd_path", CONFIG_PATH, "/run/saslauthd/mux", R(SMTP),
+     .help = "saslauthd's socket, for smtp.auth_backend = saslauthd"},
     {"smtp.session_timeout", CONFIG_DURATION, "1h", R(SMTP), .min = 1 * SEC, .max = 24 * HOUR,
      .help = "Longest an SMTP connection may last, whatever it does"},
     {"smtps.listen", CONFIG_LISTEN, "0.0.0.0:465", R(SMTP),

@@ -17,7 +17,7 @@
  */
 
 /* Bump whenever a header or payload layout changes: both ends must be the same build. */
-#define IPC_VERSION 1
+#define IPC_VERSION 2
 #define IPC_MAGIC 0x4D4C0000u
 #define IPC_MAGIC_VERSION (IPC_MAGIC | IPC_VERSION)
 #define IPC_HEADER_SIZE 16

@@ -26,6 +26,8 @@ static const struct ipc_type_info ipc_type_list[] = {
 	{ R(IPC_DELIVER), IPC_DELIVER_REPLY_MAX, "deliver-reply" },
 	{ IPC_QUOTA_CHECK, 4 + PATH_MAX + 8 + 8, "quota-check" },
 	{ R(IPC_QUOTA_CHECK), 1 + 8, "quota-check-reply" },
+	{ IPC_QUEUE_ADD, IPC_DELIVER_MAX, "queue-add" },
+	{ R(IPC_QUEUE_ADD), 1 + 4 + IPC_DELIVER_TEXT_MAX, "queue-add-reply" },
 	{ IPC_MAILBOX_CHANGED, 4 + PATH_MAX + 4 + IPC_DELIVER_FOLDER_MAX, "mailbox-changed" },
 };
 

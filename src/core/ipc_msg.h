@@ -21,8 +21,10 @@ enum ipc_type {
 	IPC_STATUS = 10, /* empty; reply: u32 n, n x worker_status */
 	IPC_RELOAD = 11, /* empty; reply: bool ok, u32 n, n x str error line */
 	/* smtp/imap/admin -> accounts */
-	IPC_ACCT_VERIFY = 20,  /* str user, str password, str service, str remote ip;
-				  reply: u8 verify result, str canonical address */
+	IPC_ACCT_VERIFY = 20,  /* str user, str password, str service, str remote ip ("" and
+				  service "admin" are never penalised); reply: u8 enum
+				  ipc_verify_result, str canonical address, u32 ms to wait
+				  before telling the client it failed */
 	IPC_ACCT_RESOLVE = 21, /* str address; reply: u8 enum resolve_status, str fail text,
 				  u32 n, n x { bool local, i64 account id, str address,
 				  u64 quota bytes, str maildir ("" for remote) } */
@@ -51,6 +53,12 @@ enum ipc_type {
 	/* delivery -> imap, no reply: str maildir (account root), str folder ("" INBOX): a
 	   message was delivered there (for IDLE). */
 	IPC_MAILBOX_CHANGED = 50,
+	/* smtp -> queue: keep a message for remote recipients, durably, before smtp says 250.
+	   fd: the message file as for IPC_DELIVER. Payload: str queue id, str sender ("" for <>),
+	   i64 arrival ms, u8 RET (enum smtp_ret), str ENVID, str authenticated user ("" none),
+	   u32 n (1 .. IPC_DELIVER_RCPT_MAX), n x { str address, str orig_to, u8 NOTIFY bits,
+	   str ORCPT }. Reply: u8 status (enum ipc_deliver_status), str text. */
+	IPC_QUEUE_ADD = 60,
 };
 
 /* IPC_DELIVER limits; the reply's size limit follows from them. Buffer sizes, NUL included. */
@@ -69,7 +77,12 @@ enum ipc_type {
 enum ipc_deliver_status { IPC_DELIVER_OK = 0, IPC_DELIVER_TEMPFAIL = 1, IPC_DELIVER_PERMFAIL = 2 };
 enum ipc_quota_verdict { IPC_QUOTA_ACCEPT = 0, IPC_QUOTA_OVER = 1, IPC_QUOTA_TEMPFAIL = 2 };
 
-enum ipc_verify_result { IPC_VERIFY_FAIL = 0, IPC_VERIFY_OK = 1, IPC_VERIFY_TEMPFAIL = 2 };
+enum ipc_verify_result {
+	IPC_VERIFY_FAIL = 0,
+	IPC_VERIFY_OK = 1,
+	IPC_VERIFY_TEMPFAIL = 2,
+	IPC_VERIFY_LOCKED = 3 /* too many failures from that address: not checked */
+};
 
 /* Limits and names for the frame decoder. */
 extern const struct ipc_types ipc_types_all;

@@ -56,7 +56,7 @@ int supervisor_prepare_dirs(const struct config *config)
 {
 	struct run_identity service = { 0 }, mailbox = { 0 };
 	const char *error;
-	struct dir_spec dirs[6];
+	struct dir_spec dirs[8];
 	size_t n = 0;
 
 	if (geteuid() == 0 &&
@@ -80,6 +80,10 @@ int supervisor_prepare_dirs(const struct config *config)
 	/* smtp's unlinked spool files (O_TMPFILE) live here. */
 	dirs[n++] = (struct dir_spec){ .mode = 0700, .uid = service.uid, .gid = service.gid };
 	if (str_printf(dirs[n - 1].path, PATH_MAX, "%s/spool", config_str(config, "state_dir")) < 0)
+		dirs[n - 1].path[0] = '\0';
+	/* The outbound queue (queue_store.h), the queue role's alone. */
+	dirs[n++] = (struct dir_spec){ .mode = 0700, .uid = service.uid, .gid = service.gid };
+	if (str_printf(dirs[n - 1].path, PATH_MAX, "%s/queue", config_str(config, "state_dir")) < 0)
 		dirs[n - 1].path[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
 		if (dirs[i].path[0] == '\0') {

@@ -28,7 +28,7 @@ static const struct {
 	[ROLE_SMTP] = { "run_as.service", "smtpd", &smtp_role_ops, false },
 	[ROLE_FILTER] = { "run_as.service", "filter", &role_ops_empty, false },
 	[ROLE_DELIVERY] = { "run_as.mailbox", "local", &delivery_role_ops, false },
-	[ROLE_QUEUE] = { "run_as.service", "qmgr", &role_ops_empty, false },
+	[ROLE_QUEUE] = { "run_as.service", "qmgr", &queue_role_ops, false },
 	[ROLE_IMAP] = { "run_as.mailbox", "imap", &role_ops_empty, false },
 	[ROLE_ADMIN] = { "run_as.mailbox", "admin", &admin_role_ops, true },
 };

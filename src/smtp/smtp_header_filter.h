@@ -13,8 +13,18 @@
  */
 
 #define SMTP_HEADER_FILTER_PREFIX_MAX 16
+/* Octets of a line start held to learn its field name: enough for "message-id:". */
+#define SMTP_HEADER_FILTER_HOLD_MAX 32
 
+/* Fields whose presence is noted (seen), for the ones submission adds when missing. */
+#define SMTP_HEADER_SEEN_MESSAGE_ID 1u
+#define SMTP_HEADER_SEEN_DATE 2u
+
+struct smtp_header_filter;
 typedef void smtp_header_filter_out_cb(const uint8_t *p, size_t len, void *ctx);
+/* The header section is about to end (its empty line, or the message ended inside it after a
+   complete line): fields written now through the out callback join it. */
+typedef void smtp_header_filter_end_cb(struct smtp_header_filter *f, void *ctx);
 
 struct smtp_header_filter {
 	char prefix[SMTP_HEADER_FILTER_PREFIX_MAX]; /* lowercase, e.g. "x-spam-" */
@@ -26,14 +36,19 @@ struct smtp_header_filter {
 	bool dropping;	  /* inside a dropped field */
 	bool deciding;	  /* collecting the start of a line in held[] */
 	bool prev_cr;
-	uint8_t held[SMTP_HEADER_FILTER_PREFIX_MAX];
+	uint8_t held[SMTP_HEADER_FILTER_HOLD_MAX];
 	size_t held_len;
 	unsigned dropped; /* fields removed */
+	unsigned seen;	  /* SMTP_HEADER_SEEN_* */
+	smtp_header_filter_end_cb *on_end;
+	bool ended; /* on_end has run */
 };
 
 /* prefix: lowercase ASCII, at most SMTP_HEADER_FILTER_PREFIX_MAX - 1 octets. */
 void smtp_header_filter_init(struct smtp_header_filter *f, const char *prefix,
 			     smtp_header_filter_out_cb *out, void *ctx);
+/* Call on_end once where the header section ends (optional). */
+void smtp_header_filter_on_end(struct smtp_header_filter *f, smtp_header_filter_end_cb *on_end);
 /* Feed message octets in order, in any split; output goes to the callback. */
 void smtp_header_filter_feed(struct smtp_header_filter *f, const uint8_t *in, size_t len);
 /* The message ended: pass on whatever is still held (a header section cut short). */

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../accounts/sasl_auth.h"
 #include "../core/log.h"
 #include "../core/strutil.h"
 #include "../core/tls_ctx.h"
@@ -25,7 +26,26 @@ static int smtp_init_privileged(struct worker *w, const char **error_r)
 {
 	char error[256];
 
-	(void)error_r;
+	if (sasl_auth_global_init("maild") < 0) {
+		*error_r = "Cyrus SASL cannot start";
+		return -1;
+	}
+	if (strcmp(config_str(w->config, "smtp.auth_backend"), "saslauthd") == 0 &&
+	    sasl_auth_use_saslauthd(config_str(w->config, "smtp.saslauthd_path"),
+				    &(struct auth_penalty_config){
+					.max_failures = (unsigned)config_uint(
+						w->config, "accounts.auth_failures_max"),
+					.window_ms = config_uint(w->config,
+								 "accounts.auth_failure_window"),
+					.delay_ms = config_uint(w->config,
+								"accounts.auth_failure_delay"),
+					.delay_max_ms = config_uint(
+						w->config, "accounts.auth_failure_delay_max"),
+					.slots = 8192,
+				    }) < 0) {
+		*error_r = "cannot set up saslauthd";
+		return -1;
+	}
 	/* The key is usually readable by root only: load it before the privilege drop. */
 	if (tls_ctx_load(config_str(w->config, "tls.cert_file"), config_str(w->config, "tls.key_file"),
 			 &smtp_server.tls, error, sizeof(error)) < 0) {

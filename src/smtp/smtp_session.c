@@ -52,6 +52,8 @@ const char *smtp_proto(const struct smtp_session *s)
 {
 	if (!s->esmtp)
 		return "SMTP";
+	if (s->auth_user[0] != '\0') /* RFC 3848 */
+		return conn_is_tls(s->conn) ? "ESMTPSA" : "ESMTPA";
 	return conn_is_tls(s->conn) ? "ESMTPS" : "ESMTP";
 }
 
@@ -62,6 +64,8 @@ void smtp_tx_reset(struct smtp_session *s)
 	s->smtputf8 = false;
 	s->sender[0] = '\0';
 	s->queue_id[0] = '\0';
+	s->ret = 0;
+	s->envid[0] = '\0';
 	free(s->rcpts);
 	s->rcpts = NULL;
 	s->nrcpt = 0;
@@ -148,8 +152,14 @@ static size_t smtp_step(struct smtp_session *s, const uint8_t *in, size_t len)
 	if (s->mode == SMTP_MODE_BDAT)
 		return smtp_session_bdat_feed(s, in, len);
 	r = smtp_line_feed(&s->reader, in, len, &used, &line);
-	if (r == SMTP_LINE_OK)
+	if (r == SMTP_LINE_OK && s->auth_reading)
+		smtp_session_auth_response(s, &line);
+	else if (r == SMTP_LINE_OK)
 		smtp_session_command(s, &line);
+	else if (r != SMTP_LINE_MORE && s->auth_reading)
+		/* RELIABILITY 35: an over-long or broken AUTH response ends the session. */
+		smtp_session_end(s, "500 5.5.6 Error: authentication exchange line is too long or "
+				    "malformed");
 	else if (r != SMTP_LINE_MORE)
 		smtp_line_fault(s, r);
 	/* RELIABILITY 8: junk without end is not read forever. */
@@ -220,6 +230,7 @@ static void smtp_on_close(struct conn *c, const char *reason, void *ctx)
 	for (int r = 0; r < ROLE_COUNT; r++)
 		ipc_link_cancel(srv->w->peers[r], s);
 	smtp_tx_reset(s);
+	smtp_session_auth_end(s);
 	free(s);
 	smtp_server_session_gone(srv);
 }

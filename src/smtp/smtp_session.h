@@ -5,11 +5,17 @@
 #include <stdarg.h>
 
 #include "../core/conn.h"
+
+struct sasl_auth;
 #include "smtp_cmd.h"
 #include "smtp_data.h"
 #include "smtp_header_filter.h"
 #include "smtp_line.h"
 #include "smtp_server.h"
+
+/* RFC 4954 4: AUTH lines (the command with its initial response, and the responses) may be up
+   to 12288 octets; every other command stays within RFC 5321's 512. */
+#define SMTP_AUTH_LINE_MAX 12288
 
 enum smtp_mode {
 	SMTP_MODE_COMMAND, /* reading command lines */
@@ -21,8 +27,11 @@ enum smtp_mode {
 struct smtp_session_rcpt {
 	char address[520]; /* the mailbox it resolved to */
 	char orig_to[520]; /* as the client gave it */
+	bool remote;	   /* for the outbound queue: no maildir */
 	char maildir[PATH_MAX];
 	uint64_t quota;
+	uint8_t notify; /* DSN (RFC 3461), kept for the queue's bounces */
+	char orcpt[SMTP_ORCPT_MAX + 1];
 };
 
 struct smtp_session {
@@ -35,20 +44,32 @@ struct smtp_session {
 	enum smtp_mode mode;
 	bool discard_input; /* STARTTLS: nothing received before the handshake is kept */
 	struct smtp_line reader;
-	uint8_t line_buf[SMTP_LINE_MAX];
+	uint8_t line_buf[SMTP_AUTH_LINE_MAX];
 	uint8_t in[SMTP_INPUT_MAX];
 	size_t in_len;
 	unsigned errors, junk, commands, messages;
 	uint64_t start_ms;
 	bool ip_counted;
 	unsigned counts[SMTP_VERB_AUTH + 1];
+	/* AUTH: the exchange under way, and who the client is once it succeeded */
+	struct sasl_auth *sasl;
+	bool auth_reading; /* the next line is a response to a 334 challenge */
+	char auth_mech[24];
+	char auth_user[520];
+	char auth_method[24];
 	/* the transaction */
 	bool has_mail, null_sender, smtputf8;
 	char sender[520];
 	char queue_id[16];
 	struct smtp_session_rcpt *rcpts;
 	size_t nrcpt;
+	uint8_t ret; /* DSN RET= and ENVID= of MAIL */
+	char envid[SMTP_ENVID_MAX + 1];
 	char pending[520]; /* the RCPT address being resolved */
+	uint8_t pending_notify;
+	bool pending_smtputf8;
+	char pending_orcpt[SMTP_ORCPT_MAX + 1];
+	struct address pending_sender; /* MAIL FROM being checked against the login */
 	/* its local targets, held until their quotas are checked */
 	struct smtp_session_rcpt *cand;
 	size_t ncand, cand_next;
@@ -82,6 +103,13 @@ const char *smtp_proto(const struct smtp_session *s);
 
 /* smtp_session_cmd.c */
 void smtp_session_command(struct smtp_session *s, const struct smtp_bytes *line);
+
+/* smtp_session_auth.c */
+void smtp_do_auth(struct smtp_session *s, const struct smtp_cmd *cmd);
+/* A line answering a 334 challenge. */
+void smtp_session_auth_response(struct smtp_session *s, const struct smtp_bytes *line);
+/* The session ends or TLS restarts: drop any exchange under way. */
+void smtp_session_auth_end(struct smtp_session *s);
 
 /* smtp_session_data.c */
 void smtp_session_data_start(struct smtp_session *s);

@@ -2,10 +2,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <unistd.h>
 
 #include "../accounts/resolve.h"
+#include "../accounts/sasl_auth.h"
 #include "../core/ipc_msg.h"
 #include "../core/log.h"
 #include "../core/strutil.h"
@@ -36,6 +38,9 @@ static void smtp_do_ehlo(struct smtp_session *s, const struct smtp_cmd *cmd)
 	smtp_reply(s, "250-SMTPUTF8");
 	smtp_reply(s, "250-ENHANCEDSTATUSCODES");
 	smtp_reply(s, "250-CHUNKING");
+	/* RELIABILITY 30: AUTH only under TLS, and only where users submit. */
+	if (conn_is_tls(s->conn) && s->service != SMTP_SERVICE_MX && s->auth_user[0] == '\0')
+		smtp_reply(s, "250-AUTH %s", sasl_auth_mechanisms());
 	smtp_reply(s, tls ? "250-DSN" : "250 DSN");
 	if (tls)
 		smtp_reply(s, "250 STARTTLS");
@@ -62,6 +67,8 @@ static void smtp_do_starttls(struct smtp_session *s, const struct smtp_cmd *cmd)
 	}
 	/* RFC 3207 4.2: forget everything learnt before TLS, including buffered commands. */
 	smtp_tx_reset(s);
+	smtp_session_auth_end(s);
+	s->auth_user[0] = '\0';
 	s->greeted = false;
 	s->helo[0] = '\0';
 	smtp_line_reset(&s->reader);
@@ -76,6 +83,111 @@ static void smtp_new_queue_id(struct smtp_session *s)
 		fatal("getrandom failed");
 	snprintf(s->queue_id, sizeof(s->queue_id), "%02X%02X%02X%02X%02X", r[0], r[1], r[2], r[3],
 		 r[4]);
+}
+
+/* The transaction starts (the sender is acceptable). */
+static void smtp_mail_accept(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	s->has_mail = true;
+	s->null_sender = cmd->mail.null_sender;
+	s->smtputf8 = cmd->mail.smtputf8;
+	s->ret = (uint8_t)cmd->mail.ret;
+	(void)str_copy(s->envid, sizeof(s->envid), cmd->mail.envid);
+	if (!s->null_sender)
+		address_format(&cmd->mail.addr, s->sender, sizeof(s->sender));
+	smtp_new_queue_id(s);
+	s->tx_start_ms = uv_now(s->srv->w->loop);
+	smtp_reply(s, "250 2.1.0 Ok");
+}
+
+static void smtp_mail_refuse_sender(struct smtp_session *s, const char *sender)
+{
+	log_info("NOQUEUE: reject: MAIL from %s: 553 5.7.1 <%s>: Sender address rejected: not "
+		 "owned by user %s; from=<%s> proto=%s helo=<%s>",
+		 s->client, log_esc(sender), log_esc(s->auth_user), log_esc(sender),
+		 smtp_proto(s), log_esc(s->helo));
+	smtp_reply_error(s, "553 5.7.1 <%s>: Sender address rejected: not owned by user %s",
+			 sender, s->auth_user);
+}
+
+/* Is the login among the mailboxes the sender address resolves to? */
+static bool smtp_sender_targets_include(struct ipc_rbuf *r, const char *user)
+{
+	uint32_t n = ipc_get_u32(r);
+	bool found = false;
+
+	for (uint32_t i = 0; i < n && !r->failed; i++) {
+		char address[520], maildir[PATH_MAX];
+
+		(void)ipc_get_bool(r);
+		(void)ipc_get_i64(r);
+		ipc_get_str(r, address, sizeof(address));
+		(void)ipc_get_u64(r);
+		ipc_get_str(r, maildir, sizeof(maildir));
+		if (!r->failed && strcasecmp(address, user) == 0)
+			found = true;
+	}
+	return ipc_rbuf_end(r) == 0 && found;
+}
+
+static void smtp_mail_owner_done(const struct ipc_frame *frame, int fd, void *ctx)
+{
+	struct smtp_session *s = ctx;
+	char sender[520], fail_text[512];
+	struct smtp_cmd cmd = { 0 };
+	struct ipc_rbuf r;
+	uint8_t status = RESOLVE_TEMPFAIL;
+
+	if (fd >= 0)
+		close(fd);
+	address_format(&s->pending_sender, sender, sizeof(sender));
+	if (frame != NULL) {
+		ipc_rbuf_init(&r, frame->payload, frame->len);
+		status = ipc_get_u8(&r);
+		ipc_get_str(&r, fail_text, sizeof(fail_text));
+		if (r.failed)
+			status = RESOLVE_TEMPFAIL;
+	}
+	if (status == RESOLVE_OK && smtp_sender_targets_include(&r, s->auth_user)) {
+		cmd.mail.addr = s->pending_sender;
+		cmd.mail.smtputf8 = s->pending_smtputf8;
+		cmd.mail.ret = (enum smtp_ret)s->ret;
+		(void)str_copy(cmd.mail.envid, sizeof(cmd.mail.envid), s->envid);
+		smtp_mail_accept(s, &cmd);
+	} else if (status == RESOLVE_TEMPFAIL) {
+		smtp_reply_error(s, "451 4.3.0 <%s>: Temporary lookup failure", sender);
+	} else {
+		smtp_mail_refuse_sender(s, sender);
+	}
+	s->mode = SMTP_MODE_COMMAND;
+	smtp_session_resume(s);
+}
+
+/* RELIABILITY 27: a user sends as their own address, as an alias that reaches them, or with
+   the null sender; anything else is someone else's. */
+static void smtp_mail_check_owner(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	char sender[520];
+	struct ipc_wbuf b;
+
+	address_format(&cmd->mail.addr, sender, sizeof(sender));
+	if (cmd->mail.null_sender || strcasecmp(sender, s->auth_user) == 0) {
+		smtp_mail_accept(s, cmd);
+		return;
+	}
+	/* Kept while accounts answers: the parsed command does not outlive this call. */
+	s->pending_sender = cmd->mail.addr;
+	s->pending_smtputf8 = cmd->mail.smtputf8;
+	s->ret = (uint8_t)cmd->mail.ret;
+	(void)str_copy(s->envid, sizeof(s->envid), cmd->mail.envid);
+	ipc_wbuf_init(&b);
+	ipc_put_str(&b, sender);
+	if (ipc_link_request(s->srv->w->peers[ROLE_ACCOUNTS], IPC_ACCT_RESOLVE, &b, -1,
+			     smtp_mail_owner_done, s) < 0)
+		smtp_reply_error(s, "451 4.3.0 <%s>: Temporary lookup failure", sender);
+	else
+		smtp_session_wait(s);
+	ipc_wbuf_free(&b);
 }
 
 static void smtp_do_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
@@ -93,21 +205,17 @@ static void smtp_do_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 				 s->srv->hostname);
 		return;
 	}
-	if (s->service != SMTP_SERVICE_MX) {
+	if (s->service != SMTP_SERVICE_MX && s->auth_user[0] == '\0') {
 		/* RFC 6409 4.3 and the issue: submission needs AUTH, which needs TLS first. */
 		smtp_reply_error(s, conn_is_tls(s->conn)
 					    ? "530 5.7.0 Authentication required"
 					    : "530 5.7.0 Must issue a STARTTLS command first");
 		return;
 	}
-	s->has_mail = true;
-	s->null_sender = cmd->mail.null_sender;
-	s->smtputf8 = cmd->mail.smtputf8;
-	if (!s->null_sender)
-		address_format(&cmd->mail.addr, s->sender, sizeof(s->sender));
-	smtp_new_queue_id(s);
-	s->tx_start_ms = uv_now(s->srv->w->loop);
-	smtp_reply(s, "250 2.1.0 Ok");
+	if (s->auth_user[0] != '\0')
+		smtp_mail_check_owner(s, cmd);
+	else
+		smtp_mail_accept(s, cmd);
 }
 
 static void smtp_log_rcpt_reject(struct smtp_session *s, const char *reply, const char *rcpt)
@@ -126,8 +234,8 @@ static void smtp_rcpt_refuse(struct smtp_session *s, const char *fmt, const char
 	smtp_reply_error(s, "%s", reply);
 }
 
-/* Hold the local targets of an answer until their quotas are checked; remote ones cannot
-   be relayed without AUTH, which port 25 never has. */
+/* Hold the targets of an answer until their quotas are checked: local ones go to their
+   Maildirs, remote ones (an alias forwarding elsewhere) to the outbound queue. */
 static int smtp_rcpt_take(struct smtp_session *s, struct ipc_rbuf *r, uint32_t n)
 {
 	free(s->cand);
@@ -142,8 +250,11 @@ static int smtp_rcpt_take(struct smtp_session *s, struct ipc_rbuf *r, uint32_t n
 		ipc_get_str(r, t.address, sizeof(t.address));
 		t.quota = ipc_get_u64(r);
 		ipc_get_str(r, t.maildir, sizeof(t.maildir));
-		if (r->failed || !local || t.maildir[0] == '\0')
+		if (r->failed || (local && t.maildir[0] == '\0'))
 			continue;
+		t.remote = !local;
+		t.notify = s->pending_notify;
+		(void)str_copy(t.orcpt, sizeof(t.orcpt), s->pending_orcpt);
 		(void)str_copy(t.orig_to, sizeof(t.orig_to), s->pending);
 		struct smtp_session_rcpt *grown = realloc(s->cand, (s->ncand + 1) * sizeof(t));
 		if (grown == NULL)
@@ -171,6 +282,22 @@ static void smtp_rcpt_commit(struct smtp_session *s)
 }
 
 static bool smtp_rcpt_quota_next(struct smtp_session *s);
+
+static void smtp_rcpt_add_remote(struct smtp_session *s)
+{
+	struct smtp_session_rcpt t = { .remote = true, .notify = s->pending_notify };
+
+	(void)str_copy(t.address, sizeof(t.address), s->pending);
+	(void)str_copy(t.orig_to, sizeof(t.orig_to), s->pending);
+	(void)str_copy(t.orcpt, sizeof(t.orcpt), s->pending_orcpt);
+	free(s->cand);
+	s->cand = malloc(sizeof(t));
+	if (s->cand == NULL)
+		fatal("out of memory");
+	s->cand[0] = t;
+	s->ncand = 1;
+	smtp_rcpt_commit(s);
+}
 
 static void smtp_rcpt_quota_done(const struct ipc_frame *frame, int fd, void *ctx)
 {
@@ -213,7 +340,7 @@ static bool smtp_rcpt_quota_next(struct smtp_session *s)
 		struct ipc_wbuf b;
 		int ret;
 
-		if (t->quota == 0)
+		if (t->quota == 0 || t->remote)
 			continue;
 		ipc_wbuf_init(&b);
 		ipc_put_str(&b, t->maildir);
@@ -243,6 +370,11 @@ static void smtp_rcpt_answer(struct smtp_session *s, uint8_t status, const char 
 			smtp_rcpt_commit(s);
 		return;
 	case RESOLVE_NOT_LOCAL:
+		if (s->auth_user[0] != '\0') {
+			/* An authenticated user may relay: the outbound queue takes it. */
+			smtp_rcpt_add_remote(s);
+			return;
+		}
 		smtp_rcpt_refuse(s, "554 5.7.1 <%s>: Relay access denied", a);
 		return;
 	case RESOLVE_INACTIVE:
@@ -306,6 +438,9 @@ static void smtp_do_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 		snprintf(s->pending, sizeof(s->pending), "postmaster@%s", s->srv->hostname);
 	else
 		address_format(&cmd->rcpt.addr, s->pending, sizeof(s->pending));
+	s->pending_notify = (uint8_t)cmd->rcpt.notify;
+	(void)str_copy(s->pending_orcpt, sizeof(s->pending_orcpt),
+		       cmd->rcpt.has_orcpt ? cmd->rcpt.orcpt : "");
 	ipc_wbuf_init(&b);
 	ipc_put_str(&b, s->pending);
 	if (ipc_link_request(s->srv->w->peers[ROLE_ACCOUNTS], IPC_ACCT_RESOLVE, &b, -1,
@@ -367,15 +502,6 @@ static void smtp_do_help(struct smtp_session *s, const struct smtp_cmd *cmd)
 	smtp_reply(s, "214 2.0.0 See RFC 5321");
 }
 
-static void smtp_do_auth(struct smtp_session *s, const struct smtp_cmd *cmd)
-{
-	(void)cmd;
-	if (!conn_is_tls(s->conn))
-		smtp_reply_error(s, "530 5.7.0 Must issue a STARTTLS command first");
-	else
-		smtp_reply_error(s, "503 5.5.1 Error: authentication not enabled");
-}
-
 static void smtp_do_bdat(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	smtp_session_bdat_start(s, cmd->bdat.size, cmd->bdat.last);
@@ -401,6 +527,12 @@ void smtp_session_command(struct smtp_session *s, const struct smtp_bytes *line)
 
 	s->commands++;
 	smtp_arm_timeout(s, s->srv->limits.command_timeout_ms);
+	if (line->len > SMTP_LINE_MAX - 2 &&
+	    (line->len < 5 || strncasecmp((const char *)line->p, "AUTH ", 5) != 0)) {
+		/* RELIABILITY 8; only AUTH may use the longer line RFC 4954 allows. */
+		smtp_reply_error(s, "500 5.5.2 Error: line too long");
+		return;
+	}
 	if (smtp_cmd_parse(line->p, line->len, &opts, &cmd, &reply) < 0) {
 		if (cmd.verb == SMTP_VERB_BDAT) {
 			/* The chunk's length is unknown: there is no way back into step. */

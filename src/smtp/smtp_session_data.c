@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,27 +62,64 @@ static void smtp_data_out(const uint8_t *p, size_t len, void *ctx)
 	smtp_header_filter_feed(&s->headers, p, len);
 }
 
-/* RFC 5321 4.4: our trace field first. The client's HELO is untrusted: escaped as in logs. */
-static void smtp_put_received(struct smtp_session *s)
+static void smtp_date(char *out, size_t size)
 {
-	char date[64], line[2048];
 	time_t now = time(NULL);
 	struct tm tm;
-	int n;
 
 	localtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	strftime(out, size, "%a, %d %b %Y %H:%M:%S %z", &tm);
+}
+
+/* RFC 5321 4.4: our trace field first. The client's HELO is untrusted: escaped as in logs.
+   A submitting user is named (never the password), as Postfix's smtpd_sasl_authenticated_header
+   does; RFC 3848 gives the protocol name. */
+static void smtp_put_received(struct smtp_session *s)
+{
+	char date[64], line[2048], auth[600] = "";
+	int n;
+
+	smtp_date(date, sizeof(date));
+	if (s->auth_user[0] != '\0')
+		snprintf(auth, sizeof(auth), "\t(Authenticated sender: %s)\r\n",
+			 log_esc(s->auth_user));
 	n = snprintf(line, sizeof(line),
-		     "Received: from %s (%s)\r\n\tby %s (maild) with %s id %s\r\n%s%s%s%s%s"
+		     "Received: from %s (%s)\r\n%s\tby %s (maild) with %s id %s\r\n%s%s%s%s%s"
 		     "\tfor <%s>; %s\r\n",
-		     log_esc(s->helo), s->client, s->srv->hostname, smtp_proto(s), s->queue_id,
-		     conn_is_tls(s->conn) ? "\t(using " : "",
+		     log_esc(s->helo), s->client, auth, s->srv->hostname, smtp_proto(s),
+		     s->queue_id, conn_is_tls(s->conn) ? "\t(using " : "",
 		     conn_is_tls(s->conn) ? conn_tls_version(s->conn) : "",
 		     conn_is_tls(s->conn) ? " with cipher " : "",
 		     conn_is_tls(s->conn) ? conn_tls_cipher(s->conn) : "",
 		     conn_is_tls(s->conn) ? ")\r\n" : "", log_esc(s->rcpts[0].orig_to), date);
 	if (n > 0 && (size_t)n < sizeof(line))
 		smtp_spool_put(s, line, (size_t)n);
+}
+
+/* RFC 6409 8.2-8.3: a submission server adds Message-ID and Date when the client did not. */
+static void smtp_submission_fields(struct smtp_header_filter *f, void *ctx)
+{
+	struct smtp_session *s = ctx;
+	char line[600], date[64];
+	uint8_t r[8];
+	int n;
+
+	if (!(f->seen & SMTP_HEADER_SEEN_MESSAGE_ID)) {
+		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			memset(r, 0, sizeof(r));
+		n = snprintf(line, sizeof(line),
+			     "Message-ID: <%s.%02x%02x%02x%02x%02x%02x%02x%02x@%s>\r\n",
+			     s->queue_id, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
+			     s->srv->hostname);
+		if (n > 0 && (size_t)n < sizeof(line))
+			smtp_spool_put(s, line, (size_t)n);
+	}
+	if (!(f->seen & SMTP_HEADER_SEEN_DATE)) {
+		smtp_date(date, sizeof(date));
+		n = snprintf(line, sizeof(line), "Date: %s\r\n", date);
+		if (n > 0 && (size_t)n < sizeof(line))
+			smtp_spool_put(s, line, (size_t)n);
+	}
 }
 
 /* The spool file and the decoder for one message; -1 when the file cannot be made. */
@@ -103,6 +141,8 @@ static int smtp_message_open(struct smtp_session *s, enum smtp_data_mode mode)
 	s->spool_failed = false;
 	smtp_put_received(s);
 	smtp_header_filter_init(&s->headers, "x-spam-", smtp_spool_out, s);
+	if (s->auth_user[0] != '\0')
+		smtp_header_filter_on_end(&s->headers, smtp_submission_fields);
 	smtp_data_init(&s->data, &limits, mode, smtp_data_out, s);
 	return 0;
 }
@@ -127,13 +167,98 @@ static void smtp_data_reject(struct smtp_session *s, const char *reply)
 	smtp_tx_reset(s);
 }
 
-/* The single DATA reply for every recipient (RFC 5321 4.2.5): 250 only if all are durable;
-   otherwise the first failure decides, and the client retries the whole message. */
-static void smtp_deliver_answer(struct smtp_session *s, struct ipc_rbuf *r)
+static size_t smtp_count_remote(const struct smtp_session *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->nrcpt; i++)
+		n += s->rcpts[i].remote;
+	return n;
+}
+
+/* The single DATA reply for every recipient (RFC 5321 4.2.5): 250 only if all are durable. */
+static void smtp_message_accepted(struct smtp_session *s)
+{
+	if (s->auth_user[0] != '\0')
+		log_info("%s: client=%s, sasl_method=%s, sasl_username=%s", s->queue_id, s->client,
+			 s->auth_method, log_esc(s->auth_user));
+	log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (%s)", s->queue_id, log_esc(s->sender),
+		 (unsigned long long)smtp_data_size(&s->data), s->nrcpt,
+		 smtp_count_remote(s) > 0 ? "queued" : "delivered");
+	s->messages++;
+	smtp_reply(s, "250 2.0.0 Ok: queued as %s", s->queue_id);
+}
+
+static void smtp_transaction_done(struct smtp_session *s)
+{
+	smtp_tx_reset(s);
+	s->mode = SMTP_MODE_COMMAND;
+	smtp_session_resume(s);
+}
+
+static void smtp_queue_done(const struct ipc_frame *frame, int fd, void *ctx)
+{
+	struct smtp_session *s = ctx;
+	char text[256] = "queue unavailable, try again";
+	uint8_t status = IPC_DELIVER_TEMPFAIL;
+	struct ipc_rbuf r;
+
+	if (fd >= 0)
+		close(fd);
+	if (frame != NULL) {
+		ipc_rbuf_init(&r, frame->payload, frame->len);
+		status = ipc_get_u8(&r);
+		ipc_get_str(&r, text, sizeof(text));
+		if (ipc_rbuf_end(&r) < 0)
+			status = IPC_DELIVER_TEMPFAIL;
+	}
+	if (status == IPC_DELIVER_OK)
+		smtp_message_accepted(s);
+	else
+		smtp_reply_error(s, "451 4.3.0 Error: %s", text);
+	smtp_transaction_done(s);
+}
+
+/* Remote recipients to the outbound queue; its answer ends the transaction. */
+static void smtp_queue(struct smtp_session *s)
+{
+	struct ipc_wbuf b;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ipc_wbuf_init(&b);
+	ipc_put_str(&b, s->queue_id);
+	ipc_put_str(&b, s->sender);
+	ipc_put_i64(&b, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	ipc_put_u8(&b, s->ret);
+	ipc_put_str(&b, s->envid);
+	ipc_put_str(&b, s->auth_user);
+	ipc_put_u32(&b, (uint32_t)smtp_count_remote(s));
+	for (size_t i = 0; i < s->nrcpt; i++) {
+		if (!s->rcpts[i].remote)
+			continue;
+		ipc_put_str(&b, s->rcpts[i].address);
+		ipc_put_str(&b, s->rcpts[i].orig_to);
+		ipc_put_u8(&b, s->rcpts[i].notify);
+		ipc_put_str(&b, s->rcpts[i].orcpt);
+	}
+	if (ipc_link_request(s->srv->w->peers[ROLE_QUEUE], IPC_QUEUE_ADD, &b, s->spool_fd,
+			     smtp_queue_done, s) < 0) {
+		smtp_reply_error(s, "451 4.3.0 Error: queue unavailable, try again");
+		smtp_tx_reset(s);
+	} else {
+		smtp_session_wait(s);
+	}
+	ipc_wbuf_free(&b);
+}
+
+/* delivery's answer for the local recipients: all durable, or the first failure decides and
+   the client retries the whole message. */
+static bool smtp_deliver_answer(struct smtp_session *s, struct ipc_rbuf *r)
 {
 	uint32_t n = ipc_get_u32(r);
 	char dsn[16] = "4.3.0", text[256] = "temporary failure";
-	bool ok = n == s->nrcpt;
+	bool ok = n == s->nrcpt - smtp_count_remote(s);
 
 	for (uint32_t i = 0; i < n && !r->failed; i++) {
 		char d[16], t[256];
@@ -149,14 +274,9 @@ static void smtp_deliver_answer(struct smtp_session *s, struct ipc_rbuf *r)
 	}
 	if (ipc_rbuf_end(r) < 0)
 		ok = false;
-	if (ok) {
-		log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (delivered)", s->queue_id,
-			 log_esc(s->sender), (unsigned long long)smtp_data_size(&s->data), s->nrcpt);
-		s->messages++;
-		smtp_reply(s, "250 2.0.0 Ok: queued as %s", s->queue_id);
-	} else {
+	if (!ok)
 		smtp_reply_error(s, "%s %s Error: %s", dsn[0] == '5' ? "554" : "451", dsn, text);
-	}
+	return ok;
 }
 
 static void smtp_deliver_done(const struct ipc_frame *frame, int fd, void *ctx)
@@ -170,31 +290,44 @@ static void smtp_deliver_done(const struct ipc_frame *frame, int fd, void *ctx)
 		smtp_reply_error(s, "451 4.3.0 Error: delivery unavailable, try again");
 	} else {
 		ipc_rbuf_init(&r, frame->payload, frame->len);
-		smtp_deliver_answer(s, &r);
+		if (smtp_deliver_answer(s, &r)) {
+			if (smtp_count_remote(s) == 0)
+				smtp_message_accepted(s);
+			else {
+				smtp_queue(s);
+				return;
+			}
+		}
 	}
-	smtp_tx_reset(s);
-	s->mode = SMTP_MODE_COMMAND;
-	smtp_session_resume(s);
+	smtp_transaction_done(s);
 }
 
 static void smtp_deliver(struct smtp_session *s)
 {
+	size_t nlocal = s->nrcpt - smtp_count_remote(s);
 	struct ipc_wbuf b;
 	struct timespec ts;
 
+	if (nlocal == 0) {
+		smtp_queue(s);
+		return;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ipc_wbuf_init(&b);
 	ipc_put_str(&b, s->queue_id);
 	ipc_put_str(&b, s->sender);
 	ipc_put_i64(&b, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-	ipc_put_u32(&b, (uint32_t)s->nrcpt);
+	ipc_put_u32(&b, (uint32_t)nlocal);
 	for (size_t i = 0; i < s->nrcpt; i++) {
+		if (s->rcpts[i].remote)
+			continue;
 		ipc_put_str(&b, s->rcpts[i].address);
 		ipc_put_str(&b, s->rcpts[i].orig_to);
 		ipc_put_str(&b, s->rcpts[i].maildir);
 		ipc_put_u64(&b, s->rcpts[i].quota);
 		ipc_put_str(&b, "");
 	}
+	/* The link sends a duplicate: ours stays open for the queue. */
 	if (ipc_link_request(s->srv->w->peers[ROLE_DELIVERY], IPC_DELIVER, &b, s->spool_fd,
 			     smtp_deliver_done, s) < 0) {
 		smtp_reply_error(s, "451 4.3.0 Error: delivery unavailable, try again");

@@ -44,7 +44,7 @@ def send_raw(fd, data):
         os.close(fd)
 
 
-def header(type_, length, magic=0x4D4C0001, flags=0, id_=0):
+def header(type_, length, magic=0x4D4C0002, flags=0, id_=0):
     return struct.pack("<IHHII", magic, type_, flags, id_, length)
 
 
@@ -73,7 +73,7 @@ def test_frame_whose_length_disagrees_is_malformed(maild):
 
 def test_wrong_version_is_malformed(maild):
     pid = maild.worker_pids()["imap"]
-    send_raw(steal_fd(pid, 3), header(1, 0, magic=0x4D4C0002))
+    send_raw(steal_fd(pid, 3), header(1, 0, magic=0x4D4C0003))
     assert restarted(maild, "imap", pid), maild.log()
 
 
