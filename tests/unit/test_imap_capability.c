@@ -8,6 +8,7 @@
 
 #include "imap_base64.h"
 #include "imap_capability.h"
+#include "imap_commands.h"
 
 static bool has_word(const char *list, const char *word)
 {
@@ -142,6 +143,35 @@ static void test_base64_roundtrip(void **state)
 	}
 }
 
+static void test_command_table(void **state)
+{
+	static const char *const names[] = {"AUTHENTICATE", "CAPABILITY", "ENABLE",
+	                                    "ID",           "LOGIN",      "LOGOUT",
+	                                    "NAMESPACE",    "NOOP",       "STARTTLS"};
+
+	(void)state;
+	/* Every row is found by bsearch, so the table is sorted; any case matches. */
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const struct imap_command_def *def = imap_command_find(names[i]);
+
+		assert_non_null(def);
+		assert_string_equal(def->name, names[i]);
+		assert_non_null(def->run);
+		assert_true(def->states != 0);
+	}
+	assert_non_null(imap_command_find("capability"));
+	assert_non_null(imap_command_find("Login"));
+	assert_null(imap_command_find("LOGI"));
+	assert_null(imap_command_find("LOGINX"));
+	assert_null(imap_command_find(""));
+	assert_null(imap_command_find(NULL));
+	assert_int_equal(imap_command_find("LOGIN")->states, IMAP_NOT_AUTH);
+	assert_int_equal(imap_command_find("STARTTLS")->states, IMAP_NOT_AUTH);
+	assert_int_equal(imap_command_find("AUTHENTICATE")->states, IMAP_NOT_AUTH);
+	assert_int_equal(imap_command_find("ENABLE")->states, IMAP_AUTH);
+	assert_int_equal(imap_command_find("LOGOUT")->states, IMAP_ANY_STATE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -152,6 +182,7 @@ int main(void)
 	    cmocka_unit_test(test_too_small_buffer),
 	    cmocka_unit_test(test_base64_decode),
 	    cmocka_unit_test(test_base64_roundtrip),
+	    cmocka_unit_test(test_command_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
