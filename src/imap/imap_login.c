@@ -47,18 +47,27 @@ void imap_login_abort(struct imap_session *s)
 	imap_login_wipe(s);
 }
 
-/* PLAIN (RFC 4616) is authzid NUL authcid NUL passwd: the authcid names the user in the logs. */
-static void imap_login_plain_user(struct imap_session *s, const uint8_t *data, size_t len)
+/* PLAIN (RFC 4616) is authzid NUL authcid NUL passwd: the authcid names the user in the logs.
+   False when a part is longer than any stored name or password can be. */
+static bool imap_login_plain_check(struct imap_session *s, const uint8_t *data, size_t len)
 {
 	const uint8_t *nul1 = memchr(data, '\0', len), *nul2;
+	size_t ulen;
 
-	if (s->auth_user[0] != '\0' || nul1 == NULL)
-		return;
+	if (nul1 == NULL)
+		return len < IMAP_LOGIN_USER_MAX; /* malformed: sasl_auth says so */
 	nul2 = memchr(nul1 + 1, '\0', len - (size_t)(nul1 + 1 - data));
-	if (nul2 != NULL && (size_t)(nul2 - nul1 - 1) < sizeof(s->auth_user)) {
-		memcpy(s->auth_user, nul1 + 1, (size_t)(nul2 - nul1 - 1));
-		s->auth_user[nul2 - nul1 - 1] = '\0';
+	if (nul2 == NULL)
+		return true;
+	ulen = (size_t)(nul2 - nul1 - 1);
+	if ((size_t)(nul1 - data) >= IMAP_LOGIN_USER_MAX || ulen >= IMAP_LOGIN_USER_MAX ||
+	    len - (size_t)(nul2 + 1 - data) >= IMAP_LOGIN_PASS_MAX)
+		return false;
+	if (s->auth_user[0] == '\0') {
+		memcpy(s->auth_user, nul1 + 1, ulen);
+		s->auth_user[ulen] = '\0';
 	}
+	return true;
 }
 
 static void imap_login_step_done(void *arg, enum sasl_auth_status status, const char *out,
@@ -76,8 +85,11 @@ static void imap_login_step(struct imap_session *s, const uint8_t *data, size_t 
 		memcpy(s->auth_secret, data, len);
 		s->auth_secret[len] = '\0';
 		s->auth_secret_len = len;
-		if (strcmp(s->auth_mech, "PLAIN") == 0)
-			imap_login_plain_user(s, data, len);
+		if (strcmp(s->auth_mech, "PLAIN") == 0 && !imap_login_plain_check(s, data, len)) {
+			imap_login_abort(s);
+			imap_login_fail_now(s, "PLAIN");
+			return;
+		}
 	}
 	imap_session_wait(s);
 	if (sasl_auth_step(s->sasl, (const char *)s->auth_secret, len, imap_login_step_done, s) <

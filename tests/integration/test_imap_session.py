@@ -335,6 +335,14 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(imapd):
     assert answers[0] == answers[1] == "a NO [AUTHENTICATIONFAILED] Authentication failed."
 
 
+def test_overlong_credentials_get_the_wrong_password_answer(imapd):
+    r = Raw(imapd, "imaps", tls=True)
+    r.send(b"a AUTHENTICATE PLAIN " + base64.b64encode(b"\0" + b"u" * 600 + b"\0pw") + b"\r\n")
+    assert r.line() == "a NO [AUTHENTICATIONFAILED] Authentication failed."
+    r.send(b'b LOGIN bob@example.test "' + b"p" * 2000 + b'"\r\n')
+    assert r.line() == "b NO [AUTHENTICATIONFAILED] Authentication failed."
+
+
 def test_password_never_reaches_the_log(imapd):
     c = imap993(imapd)
     with pytest.raises(imaplib.IMAP4.error):
