@@ -207,7 +207,7 @@ cmd_test() {
 	meson test -C build --suite unit --print-errorlogs
 	say "unit tests under valgrind"
 	meson test -C build --suite unit --print-errorlogs --wrapper \
-		'valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite'
+		"valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --suppressions=$top/tools/valgrind.supp"
 	run_integration "$top/build/maild" "build/"
 	run_fuzzers
 	say "sanitizer build (build-asan/, ASan + UBSan): unit and integration tests"

@@ -864,7 +864,8 @@ uint32_t config_changed_roles(const struct config *old_c, const struct config *n
 	bool supervisor = false;
 
 	for (size_t i = 0; i < config_keys_count; i++) {
-		if (value_equal(&config_keys[i], &old_c->values[i], &new_c->values[i]))
+		if (config_keys[i].live ||
+		    value_equal(&config_keys[i], &old_c->values[i], &new_c->values[i]))
 			continue;
 		roles |= config_keys[i].roles;
 		if (config_keys[i].roles == ROLE_NONE)

@@ -65,6 +65,9 @@ struct config_key {
 	uint64_t min, max;
 	config_validate_cb *validate; /* or NULL */
 	const char *help;             /* one line for docs */
+	/* Applied to running workers without a restart (the TLS files: the supervisor hands the
+	   new certificate to smtp and imap at every reload), so changing it restarts nothing. */
+	bool live;
 };
 
 /* Every setting, sorted by name (strcmp); see config_keys.c. */

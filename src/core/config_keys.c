@@ -149,10 +149,10 @@ const struct config_key config_keys[] = {
      .max = 1 * HOUR, .help = "Longest back-off before a crashed worker is restarted"},
     {"supervisor.shutdown_timeout", CONFIG_DURATION, "10s", ROLE_NONE, .min = 1 * SEC,
      .max = 5 * MIN, .help = "How long workers may take to stop before they are killed"},
-    {"tls.cert_file", CONFIG_PATH, "/etc/maild/tls/cert.pem", R(SMTP) | R(IMAP),
-     .help = "PEM certificate chain for SMTP and IMAP TLS"},
-    {"tls.key_file", CONFIG_PATH, "/etc/maild/tls/key.pem", R(SMTP) | R(IMAP),
-     .help = "PEM private key of tls.cert_file"},
+    {"tls.cert_file", CONFIG_PATH, "/etc/maild/tls/cert.pem", R(SMTP) | R(IMAP), .live = true,
+     .help = "PEM certificate chain for SMTP and IMAP TLS; re-read at every reload"},
+    {"tls.key_file", CONFIG_PATH, "/etc/maild/tls/key.pem", R(SMTP) | R(IMAP), .live = true,
+     .help = "PEM private key of tls.cert_file; re-read at every reload"},
 };
 
 const size_t config_keys_count = sizeof(config_keys) / sizeof(config_keys[0]);

@@ -13,6 +13,7 @@ static const struct ipc_type_info ipc_type_list[] = {
 	{ IPC_STATUS, 0, "status" },
 	{ R(IPC_STATUS), 4 + ROLE_COUNT * 128, "status-reply" },
 	{ IPC_RELOAD, 0, "reload" },
+	{ IPC_TLS_RELOAD, 0, "tls-reload" },
 	{ R(IPC_RELOAD), 64 * 1024, "reload-reply" },
 	{ IPC_ACCT_VERIFY, 4 * 1024 + 1024, "acct-verify" },
 	{ R(IPC_ACCT_VERIFY), 1024, "acct-verify-reply" },

@@ -20,6 +20,10 @@ enum ipc_type {
 	/* admin -> supervisor */
 	IPC_STATUS = 10, /* empty; reply: u32 n, n x worker_status */
 	IPC_RELOAD = 11, /* empty; reply: bool ok, u32 n, n x str error line */
+	/* supervisor -> smtp, imap at every reload: fd a sealed memfd holding the certificate
+	   chain then the private key (PEM), read by root from tls.cert_file and tls.key_file and
+	   checked; new connections use it, running ones keep theirs. No reply. */
+	IPC_TLS_RELOAD = 12,
 	/* smtp/imap/admin -> accounts */
 	IPC_ACCT_VERIFY = 20,  /* str user, str password, str service, str remote ip ("" and
 				  service "admin" are never penalised); reply: u8 enum

@@ -113,6 +113,8 @@ static void supervisor_reply_reload(struct supervisor *s, struct ipc_link *link,
 	worker_reply(link, frame, &b, -1);
 	ipc_wbuf_free(&b);
 	config_errors_clear(&errors);
+	if (ret == 0)
+		supervisor_push_tls(s, restart);
 	supervisor_restart_roles(s, restart);
 }
 
@@ -197,8 +199,10 @@ static void supervisor_on_signal(uv_signal_t *handle, int signum)
 	if (signum == SIGHUP) {
 		uint32_t restart = 0;
 
-		if (!s->stopping && supervisor_reload(s, &errors, &restart) == 0)
+		if (!s->stopping && supervisor_reload(s, &errors, &restart) == 0) {
+			supervisor_push_tls(s, restart);
 			supervisor_restart_roles(s, restart);
+		}
 		config_errors_clear(&errors);
 		return;
 	}

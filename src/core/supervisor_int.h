@@ -60,6 +60,9 @@ void supervisor_health_check(struct supervisor *s);
 /* SIGKILL the current process of w once, whoever asks how often; logs why. */
 void supervisor_kill_worker(struct supervised *w, const char *why);
 /* supervisor.c */
+/* supervisor_tls.c: hand the TLS files to the running smtp and imap workers (not to those in
+   restarting, a set of ROLE_BIT()s). */
+void supervisor_push_tls(struct supervisor *s, uint32_t restarting);
 void supervisor_on_worker_msg(struct supervised *w, const struct ipc_frame *frame, int fd);
 void supervisor_all_exited(struct supervisor *s);
 /* supervisor_listen.c */

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -153,6 +154,19 @@ int tls_ctx_load(const char *cert_file, const char *key_file, struct tls_ctx **c
 		fatal("out of memory");
 	(*ctx_r)->ssl_ctx = sc;
 	return 0;
+}
+
+int tls_ctx_load_fd(int fd, struct tls_ctx **ctx_r, char *error, size_t error_size)
+{
+	char path[64];
+
+	/* Through /proc so OpenSSL's file readers (chain, key, checks) serve both cases. */
+	(void)str_printf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		(void)str_printf(error, error_size, "TLS bundle: %s", strerror(errno));
+		return -1;
+	}
+	return tls_ctx_load(path, path, ctx_r, error, error_size);
 }
 
 void tls_ctx_free(struct tls_ctx **ctxp)

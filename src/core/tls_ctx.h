@@ -32,6 +32,10 @@ struct ssl_st;
 int tls_ctx_load(const char *cert_file, const char *key_file, struct tls_ctx **ctx_r, char *error,
                  size_t error_size);
 
+/* The same from one descriptor holding the chain and then the key (IPC_TLS_RELOAD's memfd);
+   runs without privileges. fd stays open. */
+int tls_ctx_load_fd(int fd, struct tls_ctx **ctx_r, char *error, size_t error_size);
+
 /* Drop this reference. Connections already using the context keep it alive. Accepts NULL;
    leaves *ctx NULL. */
 void tls_ctx_free(struct tls_ctx **ctx);

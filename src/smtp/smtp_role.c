@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "../accounts/sasl_auth.h"
+#include "../core/ipc_msg.h"
 #include "../core/log.h"
 #include "../core/strutil.h"
 #include "../core/tls_ctx.h"
@@ -140,6 +141,30 @@ static int smtp_start(struct worker *w, const char **error_r)
 	return smtp_open_listeners(srv, error_r);
 }
 
+static void smtp_on_message(struct worker *w, int from, struct ipc_link *link,
+			    const struct ipc_frame *frame, int fd)
+{
+	struct smtp_server *srv = w->state;
+	struct tls_ctx *next = NULL;
+	char error[512];
+
+	(void)link;
+	if (from == -1 && frame->type == IPC_TLS_RELOAD && fd >= 0) {
+		if (tls_ctx_load_fd(fd, &next, error, sizeof(error)) < 0) {
+			log_error("TLS certificate not reloaded: %s", error);
+		} else {
+			/* Connections under way hold their own reference to the old one. */
+			tls_ctx_free(&srv->tls);
+			srv->tls = next;
+			log_info("TLS certificate reloaded");
+		}
+	} else if (from >= 0) {
+		log_warning("unexpected message type %u from %s", frame->type, role_name(from));
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
 static void smtp_stop(struct worker *w)
 {
 	struct smtp_server *srv = w->state;
@@ -164,5 +189,6 @@ void smtp_server_session_gone(struct smtp_server *srv)
 const struct role_ops smtp_role_ops = {
 	.init_privileged = smtp_init_privileged,
 	.start = smtp_start,
+	.on_message = smtp_on_message,
 	.stop = smtp_stop,
 };

@@ -173,7 +173,17 @@ static void smtp_process(struct smtp_session *s)
 	size_t off = 0;
 
 	while (off < s->in_len && s->mode != SMTP_MODE_WAIT && conn_is_open(s->conn)) {
+		s->sync_point = NULL;
 		off += smtp_step(s, s->in + off, s->in_len - off);
+		if (s->sync_point != NULL && off < s->in_len && conn_is_open(s->conn)) {
+			/* RELIABILITY 5 (Postfix smtpd_forbid_unauth_pipelining): a client that
+			   does not wait where it must is a spam engine or an attack. */
+			log_info("improper command pipelining after %s from %s", s->sync_point,
+				 s->client);
+			smtp_session_end(s, "554 5.5.0 Error: improper use of SMTP command pipelining");
+			off = s->in_len;
+			break;
+		}
 		if (s->discard_input) {
 			/* RFC 3207 4.2 / CVE-2011-0411: plaintext behind STARTTLS is dropped. */
 			s->discard_input = false;

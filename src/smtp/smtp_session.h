@@ -43,6 +43,10 @@ struct smtp_session {
 	bool greeted, esmtp;
 	enum smtp_mode mode;
 	bool discard_input; /* STARTTLS: nothing received before the handshake is kept */
+	/* The command just handled must be the last of its group (RFC 2920 3.1: EHLO, HELO,
+	   DATA; any command of a client that was not told PIPELINING): nothing may follow it
+	   in what the client sent before reading our answer. */
+	const char *sync_point;
 	struct smtp_line reader;
 	uint8_t line_buf[SMTP_AUTH_LINE_MAX];
 	uint8_t in[SMTP_INPUT_MAX];

@@ -24,6 +24,7 @@ static void smtp_do_ehlo(struct smtp_session *s, const struct smtp_cmd *cmd)
 	bool tls = srv->tls != NULL && !conn_is_tls(s->conn);
 
 	smtp_tx_reset(s);
+	s->sync_point = cmd->verb == SMTP_VERB_EHLO ? "EHLO" : "HELO";
 	(void)str_copy(s->helo, sizeof(s->helo), cmd->helo.domain);
 	s->greeted = true;
 	s->esmtp = cmd->verb == SMTP_VERB_EHLO;
@@ -467,6 +468,7 @@ static void smtp_do_data(struct smtp_session *s, const struct smtp_cmd *cmd)
 		smtp_reply_error(s, "503 5.5.1 Error: DATA after BDAT");
 		return;
 	}
+	s->sync_point = "DATA";
 	smtp_session_data_start(s);
 }
 
@@ -548,6 +550,9 @@ void smtp_session_command(struct smtp_session *s, const struct smtp_bytes *line)
 		return;
 	}
 	s->counts[cmd.verb]++;
+	/* Without EHLO the client was never told it may pipeline. */
+	if (!s->esmtp && cmd.verb != SMTP_VERB_QUIT)
+		s->sync_point = smtp_verb_name(cmd.verb);
 	if ((cmd.verb == SMTP_VERB_NOOP || cmd.verb == SMTP_VERB_RSET) &&
 	    ++s->junk >= s->srv->limits.max_junk) {
 		smtp_session_end(s, "421 4.7.0 %s Error: too many junk commands", s->srv->hostname);

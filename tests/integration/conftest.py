@@ -86,7 +86,9 @@ class Maild:
         log = open(self.log_path, "ab")
         cmd = [str(MAILD_BIN), "--config", str(self.config), "--foreground"]
         if VALGRIND:
-            cmd = ["valgrind", "-q", "--trace-children=yes", "--leak-check=no",
+            supp = pathlib.Path(__file__).resolve().parents[2] / "tools" / "valgrind.supp"
+            cmd = ["valgrind", "-q", f"--suppressions={supp}", "--trace-children=yes",
+                   "--leak-check=no",
                    "--track-fds=no", "--vgdb=no", f"--log-file={self.dir}/valgrind.%p.log"] + cmd
         if user:
             cmd = ["runuser", "-u", user, "--"] + cmd

@@ -26,10 +26,15 @@ def smtp(m, port_name="smtp"):
     return s
 
 
-def raw(m, data, port_name="smtp", wait=0.5):
-    """Send raw bytes after the banner; return everything the server said."""
+def raw(m, data, port_name="smtp", wait=0.5, ehlo=False):
+    """Send raw bytes after the banner (and after an EHLO exchange when ehlo, so the client
+    may pipeline); return everything the server said."""
     with socket.create_connection(("127.0.0.1", m.ports[port_name]), timeout=10) as c:
         out = c.recv(4096)
+        if ehlo:
+            c.sendall(b"EHLO client.test\r\n")
+            while not any(line.startswith(b"250 ") for line in out.split(b"\r\n")):
+                out += c.recv(4096)
         c.sendall(data)
         deadline = time.monotonic() + wait * SLOW
         c.settimeout(0.2)
@@ -145,7 +150,7 @@ def test_command_line_over_512_octets_is_refused(mx):
     # RFC 5321 4.5.3.1.4: 512 octets with the CRLF is the limit (RELIABILITY 8, 14).
     out = raw(mx, b"NOOP " + b"a" * 505 + b"\r\n")  # exactly 512
     assert "250 2.0.0 Ok" in out and "500" not in out
-    out = raw(mx, b"NOOP " + b"a" * 506 + b"\r\nNOOP\r\n")  # 513, then a good line
+    out = raw(mx, b"NOOP " + b"a" * 506 + b"\r\nNOOP\r\n", ehlo=True)  # 513, then a good line
     assert "500 5.5.2" in out and out.count("250 2.0.0 Ok") == 1
     out = raw(mx, b"EHLO " + b"a" * 10000 + b"\r\n")  # CVE-2019-16928 shape
     assert "500 5.5.2" in out
@@ -158,7 +163,7 @@ def test_malformed_command_lines(mx, line, code):
 
 
 def test_junk_flood_is_cut_off(mx):
-    out = raw(mx, b"NOOP\r\n" * 150, wait=1.5)
+    out = raw(mx, b"NOOP\r\n" * 150, wait=1.5, ehlo=True)
     assert "421 4.7.0" in out
     assert out.count("250 2.0.0 Ok") == 99
 
@@ -248,10 +253,12 @@ def test_disconnect_line_counts_commands(mx):
 
 # --- limits: each at the limit and one past it ---------------------------------------------
 def configure(m, text):
+    old = m.worker_pids()["smtp"]
     m.write_config(text)
     m.ctl("reload", check=0)
-    # the smtp worker restarts with the new limits
-    assert wait_until(lambda: all(w["state"] == "running" for w in m.status()["workers"]))
+    # the smtp worker restarts with the new limits: a new process, serving
+    assert wait_until(lambda: m.worker_pids().get("smtp") not in (None, 0, old) and
+                      all(w["state"] == "running" for w in m.status()["workers"]))
 
 
 def test_recipient_limit(mx):
@@ -267,8 +274,9 @@ def test_recipient_limit(mx):
 
 def test_error_limit(mx):
     configure(mx, "smtp.max_errors = 3\n")
-    out = raw(mx, b"FROB\r\nFROB\r\nNOOP\r\nFROB\r\nNOOP\r\n", wait=1)
+    out = raw(mx, b"FROB\r\nFROB\r\nNOOP\r\nFROB\r\nNOOP\r\n", wait=1, ehlo=True)
     lines = [l for l in out.split("\r\n") if l]
+    lines = lines[[i for i, l in enumerate(lines) if l.startswith("250 ")][0]:]  # from EHLO's end
     assert lines[1].startswith("500") and lines[2].startswith("500")
     assert lines[3].startswith("250")
     assert lines[4].startswith("500") and lines[5].startswith("421 4.7.0")
@@ -277,7 +285,7 @@ def test_error_limit(mx):
 
 def test_junk_limit(mx):
     configure(mx, "smtp.max_junk_commands = 5\n")
-    out = raw(mx, b"NOOP\r\n" * 4 + b"RSET\r\n" + b"NOOP\r\n", wait=1)
+    out = raw(mx, b"NOOP\r\n" * 4 + b"RSET\r\n" + b"NOOP\r\n", wait=1, ehlo=True)
     assert out.count("250 2.0.0 Ok") == 4 and "421 4.7.0" in out
 
 
@@ -359,3 +367,69 @@ def test_data_line_length_limit_past_it(mx):
         s.rcpt("bob@example.test")
         code, text = s.data(b"Subject: long\r\n\r\n" + b"y" * 999 + b"\r\n")  # 1001 with CRLF
         assert code == 552 and text.startswith(b"5.3.4")
+
+
+def peer_cert_der(port):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw_sock:
+        with ctx.wrap_socket(raw_sock) as c:
+            return c.getpeercert(binary_form=True)
+
+
+def test_certificate_is_reloaded_on_sighup_without_dropping_sessions(mx):
+    before = peer_cert_der(mx.ports["smtps"])
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    held = smtplib.SMTP_SSL("127.0.0.1", mx.ports["smtps"], local_hostname="client.test",
+                            context=ctx, timeout=30)
+    held.ehlo()
+    pids = mx.worker_pids()
+    # A renewal rewrites the files in place (certbot, acme.sh): same paths, new contents.
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "30",
+                    "-subj", "/CN=renewed.test", "-keyout", str(mx.dir / "tls" / "key.pem"),
+                    "-out", str(mx.dir / "tls" / "cert.pem")], check=True, capture_output=True)
+    mx.proc.send_signal(1)
+    mx.wait_log("TLS certificate reloaded")
+    assert wait_until(lambda: peer_cert_der(mx.ports["smtps"]) != before)
+    assert mx.worker_pids()["smtp"] == pids["smtp"]  # no restart
+    assert held.noop()[0] == 250  # the session from before the reload goes on
+    held.quit()
+    # STARTTLS on 25 uses the new one too.
+    with smtp(mx) as s:
+        s.ehlo()
+        s.starttls(context=ctx)
+        assert s.sock.getpeercert(binary_form=True) != before
+
+
+def test_broken_certificate_on_reload_keeps_the_old_one(mx):
+    before = peer_cert_der(mx.ports["smtps"])
+    (mx.dir / "tls" / "cert.pem").write_text("not a certificate\n")
+    mx.proc.send_signal(1)
+    mx.wait_log("TLS certificate not reloaded")
+    assert peer_cert_der(mx.ports["smtps"]) == before
+
+
+@pytest.mark.parametrize("data,after", [
+    (b"HELO client.test\r\nMAIL FROM:<a@remote.test>\r\n", "HELO"),
+    (b"EHLO client.test\r\nMAIL FROM:<a@remote.test>\r\n", "EHLO"),
+    (b"NOOP\r\nNOOP\r\n", "NOOP"),
+])
+def test_improper_pipelining_is_refused(mx, data, after):
+    # RELIABILITY 5: only a client told PIPELINING may send ahead, and never past EHLO/DATA.
+    out = raw(mx, data)
+    assert "554 5.5.0" in out, out
+    mx.wait_log(f"improper command pipelining after {after} from unknown[127.0.0.1]")
+
+
+def test_pipelining_after_data_is_refused_but_a_group_ending_in_data_is_fine(mx):
+    out = raw(mx, b"MAIL FROM:<a@remote.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n",
+              ehlo=True)
+    assert out.count("250 2.1") == 2 and "354" in out and "554" not in out
+    out = raw(mx, b"MAIL FROM:<a@remote.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n"
+              b"Subject: x\r\n\r\nbody\r\n.\r\n", ehlo=True)
+    assert "354" in out and "554 5.5.0" in out
+    assert maildir_files(mx, "bob") == []
