@@ -24,9 +24,8 @@ static int imap_init_privileged(struct worker *w, const char **error_r)
 {
 	char error[256];
 
-	/* The key is usually readable by root only: load it before the privilege drop. A new
-	   certificate takes effect on reload (SIGHUP): the supervisor restarts this worker when
-	   tls.* changes, as for smtp. */
+	/* The key is usually readable by root only: load it before the privilege drop. A renewed
+	   certificate comes from the supervisor at reload (imap_on_tls_reload). */
 	if (tls_ctx_load(config_str(w->config, "tls.cert_file"),
 	                 config_str(w->config, "tls.key_file"), &imap_server.tls, error,
 	                 sizeof(error)) < 0) {
@@ -159,17 +158,34 @@ static void imap_on_mailbox_changed(struct imap_server *srv, const struct ipc_fr
 	imap_server_mailbox_changed(srv, maildir, folder);
 }
 
+/* SIGHUP: the supervisor hands over the certificate and key it has checked (IPC_TLS_RELOAD);
+   new connections use them, connections under way keep their own reference to the old ones. */
+static void imap_on_tls_reload(struct imap_server *srv, int fd)
+{
+	struct tls_ctx *next = NULL;
+	char error[512];
+
+	if (tls_ctx_load_fd(fd, &next, error, sizeof(error)) < 0) {
+		log_error("TLS certificate not reloaded: %s", error);
+		return;
+	}
+	tls_ctx_free(&srv->tls);
+	srv->tls = next;
+	log_info("TLS certificate reloaded");
+}
+
 static void imap_on_message(struct worker *w, int from, struct ipc_link *link,
                             const struct ipc_frame *frame, int fd)
 {
 	(void)link;
+	if (from == -1 && frame->type == IPC_TLS_RELOAD && fd >= 0)
+		imap_on_tls_reload(w->state, fd);
+	else if (from == ROLE_DELIVERY && frame->type == IPC_MAILBOX_CHANGED)
+		imap_on_mailbox_changed(w->state, frame);
+	else if (from >= 0)
+		log_warning("unexpected message type %u from %s", frame->type, role_name(from));
 	if (fd >= 0)
 		close(fd);
-	if (from == ROLE_DELIVERY && frame->type == IPC_MAILBOX_CHANGED)
-		imap_on_mailbox_changed(w->state, frame);
-	else
-		log_warning("unexpected message type %u from %s", frame->type,
-		            from >= 0 ? role_name(from) : "supervisor");
 }
 
 const struct role_ops imap_role_ops = {

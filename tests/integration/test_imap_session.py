@@ -639,6 +639,33 @@ def test_shutdown_says_bye(imapd):
     assert r.closed()
 
 
+def peer_cert(m):
+    with socket.create_connection(("127.0.0.1", m.imap_ports["imaps"]), timeout=10) as sock:
+        with tls_context().wrap_socket(sock) as c:
+            return c.getpeercert(binary_form=True)
+
+
+def test_certificate_is_reloaded_on_sighup_without_dropping_sessions(imapd):
+    before = peer_cert(imapd)
+    held = imap993(imapd)
+    assert held.login("bob@example.test", PASSWORD)[0] == "OK"
+    pid = imapd.worker_pids()["imap"]
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "30",
+                    "-subj", "/CN=renewed.test", "-keyout", str(imapd.dir / "tls" / "key.pem"),
+                    "-out", str(imapd.dir / "tls" / "cert.pem")], check=True, capture_output=True)
+    imapd.proc.send_signal(1)
+    assert wait_until(lambda: re.search(r"maild/imap\[\d+\]: TLS certificate reloaded",
+                                        imapd.log()))
+    assert peer_cert(imapd) != before
+    assert imapd.worker_pids()["imap"] == pid  # no restart
+    assert held.noop()[0] == "OK"  # the session from before goes on
+    held.logout()
+    c = starttls(imapd)  # STARTTLS on 143 uses the new one too
+    assert c.sock.getpeercert(binary_form=True) != before
+    c.logout()
+
+
 # --- logs for fail2ban --------------------------------------------------------------------
 
 @pytest.mark.skipif(subprocess.run(["which", "fail2ban-regex"], capture_output=True).returncode,
