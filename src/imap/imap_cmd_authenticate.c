@@ -5,8 +5,8 @@
 #include <strings.h>
 
 #include "../accounts/sasl_auth.h"
+#include "../core/base64.h"
 #include "../core/log.h"
-#include "imap_base64.h"
 #include "imap_commands.h"
 
 void imap_cmd_authenticate(struct imap_session *s, const struct imap_command *cmd)
@@ -40,7 +40,7 @@ void imap_cmd_authenticate(struct imap_session *s, const struct imap_command *cm
 	buf = malloc(irlen / 4 * 3 + 1);
 	if (buf == NULL)
 		fatal("out of memory");
-	n = imap_base64_decode(ir, irlen, buf, irlen / 4 * 3 + 1);
+	n = base64_decode(ir, irlen, buf, irlen / 4 * 3 + 1);
 	if (n < 0)
 		imap_tagged(s, IMAP_BAD, "Invalid base64 data in initial response.");
 	else

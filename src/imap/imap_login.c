@@ -7,10 +7,10 @@
 #include <unistd.h>
 
 #include "../accounts/sasl_auth.h"
+#include "../core/base64.h"
 #include "../core/ipc_msg.h"
 #include "../core/log.h"
 #include "../core/strutil.h"
-#include "imap_base64.h"
 #include "imap_capability.h"
 #include "imap_session.h"
 
@@ -145,7 +145,7 @@ static void imap_login_line(struct imap_session *s, const char *line, size_t len
 	buf = malloc(len / 4 * 3 + 1);
 	if (buf == NULL)
 		fatal("out of memory");
-	n = imap_base64_decode(line, len, buf, len / 4 * 3 + 1);
+	n = base64_decode(line, len, buf, len / 4 * 3 + 1);
 	if (n < 0) {
 		imap_login_abort(s);
 		imap_tagged(s, IMAP_BAD, "Invalid base64 data.");
@@ -158,17 +158,18 @@ static void imap_login_line(struct imap_session *s, const char *line, size_t len
 
 static void imap_login_challenge(struct imap_session *s, const char *out, size_t outlen)
 {
-	size_t size = 2 + IMAP_BASE64_LEN(outlen) + 3, len;
+	size_t size = 2 + BASE64_ENCODED_SIZE(outlen) + 2;
+	ssize_t len;
 	char *line = malloc(size);
 
 	if (line == NULL)
 		fatal("out of memory");
 	memcpy(line, "+ ", 2);
-	if (imap_base64_encode((const uint8_t *)out, outlen, line + 2, size - 2) < 0)
+	len = base64_encode(out, outlen, line + 2, size - 2);
+	if (len < 0)
 		fatal("imap: challenge buffer");
-	len = 2 + IMAP_BASE64_LEN(outlen);
-	memcpy(line + len, "\r\n", 2);
-	imap_write(s, line, len + 2);
+	memcpy(line + 2 + len, "\r\n", 2);
+	imap_write(s, line, 2 + (size_t)len + 2);
 	free(line);
 	imap_session_expect_line(s, imap_login_line);
 }

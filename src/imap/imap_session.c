@@ -4,9 +4,9 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "../core/base64.h"
 #include "../core/ipc_link.h"
 #include "../core/log.h"
-#include "imap_base64.h"
 #include "imap_capability.h"
 #include "imap_session.h"
 
@@ -259,7 +259,7 @@ static void imap_session_new_id(struct imap_session *s)
 
 	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
 		fatal("getrandom failed");
-	if (imap_base64_encode(r, sizeof(r), s->id, sizeof(s->id)) < 0)
+	if (base64_encode(r, sizeof(r), s->id, sizeof(s->id)) < 0)
 		fatal("imap: session id does not fit");
 }
 

@@ -6,7 +6,6 @@
 
 #include <cmocka.h>
 
-#include "imap_base64.h"
 #include "imap_capability.h"
 #include "imap_commands.h"
 
@@ -93,56 +92,6 @@ static void test_too_small_buffer(void **state)
 	assert_int_equal(imap_capability_build(&st, caps, 0), -1);
 }
 
-static ssize_t decode(const char *in, uint8_t *out, size_t size)
-{
-	return imap_base64_decode(in, strlen(in), out, size);
-}
-
-static void test_base64_decode(void **state)
-{
-	uint8_t out[64];
-
-	(void)state;
-	assert_int_equal(decode("", out, sizeof(out)), 0);
-	assert_int_equal(decode("Zg==", out, sizeof(out)), 1);
-	assert_memory_equal(out, "f", 1);
-	assert_int_equal(decode("Zm8=", out, sizeof(out)), 2);
-	assert_int_equal(decode("Zm9v", out, sizeof(out)), 3);
-	assert_memory_equal(out, "foo", 3);
-	assert_int_equal(decode("AGJvYgBwdw==", out, sizeof(out)), 7);
-	assert_memory_equal(out, "\0bob\0pw", 7);
-	/* strictness */
-	assert_int_equal(decode("Zg", out, sizeof(out)), -1);       /* unpadded */
-	assert_int_equal(decode("Zg=", out, sizeof(out)), -1);      /* short */
-	assert_int_equal(decode("Zh==", out, sizeof(out)), -1);     /* non-zero spare bits */
-	assert_int_equal(decode("Zm9=", out, sizeof(out)), -1);     /* non-zero spare bits */
-	assert_int_equal(decode("Z=g=", out, sizeof(out)), -1);     /* "=" inside */
-	assert_int_equal(decode("Zg==Zg==", out, sizeof(out)), -1); /* padding before the end */
-	assert_int_equal(decode("Zm9 v", out, sizeof(out)), -1);
-	assert_int_equal(decode("Zm9v\r\n", out, sizeof(out)), -1);
-	assert_int_equal(decode("Zm-v", out, sizeof(out)), -1); /* base64url */
-	assert_int_equal(decode("====", out, sizeof(out)), -1);
-	assert_int_equal(decode("Zm9v", out, 2), -1); /* out too small */
-	assert_int_equal(imap_base64_decode("Zm\0v", 4, out, sizeof(out)), -1);
-}
-
-static void test_base64_roundtrip(void **state)
-{
-	uint8_t in[300], out[300];
-	char enc[IMAP_BASE64_LEN(300) + 1];
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(in); i++)
-		in[i] = (uint8_t)(i * 37 + 11);
-	for (size_t len = 0; len <= sizeof(in); len++) {
-		assert_int_equal(imap_base64_encode(in, len, enc, IMAP_BASE64_LEN(len) + 1), 0);
-		assert_int_equal(strlen(enc), IMAP_BASE64_LEN(len));
-		assert_int_equal(decode(enc, out, sizeof(out)), (ssize_t)len);
-		assert_memory_equal(in, out, len);
-		assert_int_equal(imap_base64_encode(in, len, enc, IMAP_BASE64_LEN(len)), -1);
-	}
-}
-
 static void test_command_table(void **state)
 {
 	static const char *const names[] = {"AUTHENTICATE", "CAPABILITY", "ENABLE",
@@ -180,8 +129,6 @@ int main(void)
 	    cmocka_unit_test(test_preauth_without_certificate),
 	    cmocka_unit_test(test_authed),
 	    cmocka_unit_test(test_too_small_buffer),
-	    cmocka_unit_test(test_base64_decode),
-	    cmocka_unit_test(test_base64_roundtrip),
 	    cmocka_unit_test(test_command_table),
 	};
 
