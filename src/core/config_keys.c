@@ -74,8 +74,25 @@ const struct config_key config_keys[] = {
     {"hostname", CONFIG_STRING, "", ROLE_ALL,
      .help = "Host name used in greetings, Received: headers and Maildir names; empty: the "
              "system host name"},
+    {"imap.allow_plaintext_auth_loopback", CONFIG_BOOL, "no", R(IMAP),
+     .help = "Allow LOGIN and AUTHENTICATE without TLS from 127.0.0.0/8 and ::1 (webmail on the "
+             "same host); never from elsewhere"},
+    {"imap.autologout_timeout", CONFIG_DURATION, "30m", R(IMAP), .min = 1 * SEC, .max = 24 * HOUR,
+     .help = "Time a logged-in client may stay silent between commands (RFC 9051 wants at least "
+             "30 minutes; IDLE is not affected)"},
     {"imap.listen", CONFIG_LISTEN, "0.0.0.0:143", R(IMAP),
      .help = "Addresses for IMAP with STARTTLS; empty: disabled"},
+    {"imap.login_timeout", CONFIG_DURATION, "1m", R(IMAP), .min = 1 * SEC, .max = 1 * HOUR,
+     .help = "Time a client has for each command before it has logged in"},
+    {"imap.max_connections", CONFIG_UINT, "1000", R(IMAP), .min = 1, .max = 100000,
+     .help = "IMAP connections at once, both ports together; past it * BYE"},
+    {"imap.max_connections_per_ip", CONFIG_UINT, "100", R(IMAP), .min = 1, .max = 100000,
+     .help = "IMAP connections at once from one client address; past it * BYE"},
+    {"imap.max_connections_per_user_ip", CONFIG_UINT, "10", R(IMAP), .min = 1, .max = 10000,
+     .help = "IMAP sessions of one user from one address (Dovecot's mail_max_userip_connections); "
+             "past it the login gets NO [LIMIT]"},
+    {"imap.max_line_length", CONFIG_SIZE, "64K", R(IMAP), .min = 8 * KIB, .max = 1024 * KIB,
+     .help = "Longest IMAP command line, literals excluded; past it BAD and the connection closes"},
     {"imaps.listen", CONFIG_LISTEN, "0.0.0.0:993", R(IMAP),
      .help = "Addresses for IMAP over TLS; empty: disabled"},
     {"limits.line_length", CONFIG_SIZE, "64K", R(SMTP), .min = 1000, .max = 1024 * KIB,

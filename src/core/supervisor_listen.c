@@ -12,7 +12,7 @@
    table so both sides agree which fd is which. */
 const char *const role_listen_keys[ROLE_COUNT][4] = {
 	[ROLE_SMTP] = { "smtp.listen", "submission.listen", "smtps.listen", NULL },
-	[ROLE_IMAP] = { NULL },
+	[ROLE_IMAP] = { "imap.listen", "imaps.listen", NULL },
 };
 
 static void supervisor_close_listeners(struct supervised *w)

@@ -29,7 +29,7 @@ static const struct {
 	[ROLE_FILTER] = { "run_as.service", "filter", &role_ops_empty, false },
 	[ROLE_DELIVERY] = { "run_as.mailbox", "local", &delivery_role_ops, false },
 	[ROLE_QUEUE] = { "run_as.service", "qmgr", &queue_role_ops, false },
-	[ROLE_IMAP] = { "run_as.mailbox", "imap", &role_ops_empty, false },
+	[ROLE_IMAP] = { "run_as.mailbox", "imap", &imap_role_ops, false },
 	[ROLE_ADMIN] = { "run_as.mailbox", "admin", &admin_role_ops, true },
 };
 

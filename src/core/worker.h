@@ -67,5 +67,6 @@ extern const struct role_ops admin_role_ops;
 extern const struct role_ops smtp_role_ops;
 extern const struct role_ops delivery_role_ops;
 extern const struct role_ops queue_role_ops;
+extern const struct role_ops imap_role_ops;
 
 #endif
