@@ -56,6 +56,8 @@ enum imap_status { IMAP_OK, IMAP_NO, IMAP_BAD };
 #define IMAP_AUTH_FAILURES_MAX 3
 
 struct imap_session;
+struct imap_selected;
+struct imap_job;
 struct sasl_auth;
 
 typedef void imap_session_cb(struct imap_session *s);
@@ -99,6 +101,10 @@ struct imap_session {
 	char maildir[PATH_MAX];       /* the account's Maildir++ root */
 	uint64_t quota;               /* bytes, 0 unlimited */
 	uint64_t bytes_in, bytes_out; /* since login, for "Logged out in= out=" */
+	/* the selected folder (imap_mailbox.h); NULL outside IMAP_STATE_SELECTED */
+	struct imap_selected *sel;
+	struct imap_job *job; /* a thread-pool job under way (imap_job.c) */
+	bool close_deferred;  /* the connection closed during a job: free when it ends */
 	/* Hooks for the commands to come; NULL until set. */
 	imap_session_cb *on_mailbox_changed; /* delivery stored mail in s->maildir (IDLE) */
 	imap_session_cb *on_drain;           /* queued output went out (large FETCH) */
