@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "core/array_sort.h"
 
 #define TYPE_BIT(t) (1u << (t))
 #define TYPES_TEXT                                                                                 \
@@ -84,7 +85,7 @@ static int key_compare(const void *name, const void *key)
 
 const struct config_key *config_key_find(const char *name)
 {
-	return bsearch(name, config_keys, config_keys_count, sizeof(config_keys[0]), key_compare);
+	return array_search(name, config_keys, config_keys_count, sizeof(config_keys[0]), key_compare);
 }
 
 static const struct config_key *key_get(const char *name, unsigned types, const char *what)
@@ -739,7 +740,7 @@ static char **loader_list_dropins(struct loader *l, DIR *dir, size_t *count_r)
 	if (errno != 0)
 		loader_error(l, 0, "cannot read directory: %s", strerror(errno));
 	if (count > 0)
-		qsort(names, count, sizeof(*names), name_compare);
+		array_sort(names, count, sizeof(*names), name_compare);
 	*count_r = count;
 	return names;
 }

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "imap_seqset.h"
+#include "core/array_sort.h"
 #include "log.h"
 
 /* "*" while parsing: one past every nz-number, so it never collides with 4294967295. */
@@ -68,7 +69,7 @@ static void seq_normalise(struct imap_seqset *set)
 
 	if (set->count == 0)
 		return;
-	qsort(set->ranges, set->count, sizeof(set->ranges[0]), range_cmp);
+	array_sort(set->ranges, set->count, sizeof(set->ranges[0]), range_cmp);
 	for (size_t i = 1; i < set->count; i++) {
 		struct imap_seq_range *last = &set->ranges[out];
 

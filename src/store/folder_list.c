@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../core/log.h"
+#include "core/array_sort.h"
 #include "../core/strutil.h"
 #include "folder_list.h"
 #include "folder_name.h"
@@ -221,7 +222,7 @@ static void folder_list_merge(struct folder_list *fl)
 {
 	size_t out = 0;
 
-	qsort(fl->nodes, fl->count, sizeof(*fl->nodes), folder_node_cmp);
+	array_sort(fl->nodes, fl->count, sizeof(*fl->nodes), folder_node_cmp);
 	for (size_t i = 0; i < fl->count; i++) {
 		struct folder_node *node = &fl->nodes[i];
 
@@ -332,7 +333,7 @@ static const struct folder_node *folder_list_find(const struct folder_list *fl, 
 {
 	struct folder_node key = {.name = (char *)name};
 
-	return bsearch(&key, fl->nodes, fl->count, sizeof(*fl->nodes), folder_node_cmp);
+	return array_search(&key, fl->nodes, fl->count, sizeof(*fl->nodes), folder_node_cmp);
 }
 
 int folder_list_lookup(const struct folder_list *fl, const char *name, unsigned int *attrs_r)

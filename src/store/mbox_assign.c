@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "maildir_name.h"
+#include "core/array_sort.h"
 #include "mbox_private.h"
 
 /* Another maild holding the folder lock longer than this is stuck. */
@@ -92,7 +93,7 @@ static int assign_read_full(struct mbox *mb, struct assign_ctx *ctx)
 		return mbox_fail(mb, "out of memory");
 	for (size_t i = 0; i < ctx->ul.count; i++)
 		ctx->by_base[i] = &ctx->ul.entries[i];
-	qsort(ctx->by_base, ctx->ul.count, sizeof(*ctx->by_base), assign_cmp_base);
+	array_sort(ctx->by_base, ctx->ul.count, sizeof(*ctx->by_base), assign_cmp_base);
 	if (ctx->ul.nextuid > mb->fi.uidnext)
 		mb->fi.uidnext = ctx->ul.nextuid;
 	return 0;
@@ -135,7 +136,7 @@ static uint32_t assign_uid_in_list(const struct assign_ctx *ctx, const char *bas
 
 	if (!ctx->full)
 		return 0;
-	found = bsearch(&keyp, ctx->by_base, ctx->ul.count, sizeof(*ctx->by_base), assign_cmp_base);
+	found = array_search(&keyp, ctx->by_base, ctx->ul.count, sizeof(*ctx->by_base), assign_cmp_base);
 	return found != NULL ? (*found)->uid : 0;
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "maildir_name.h"
+#include "core/array_sort.h"
 #include "mbox_private.h"
 
 /* ----- loading the folder's rows ----- */
@@ -78,7 +79,7 @@ static int rebuild_read_uidlist(struct mbox *mb, struct rebuild *rb)
 		return mbox_fail(mb, "out of memory");
 	for (size_t i = 0; i < rb->ul.count; i++)
 		rb->by_base[i] = &rb->ul.entries[i];
-	qsort(rb->by_base, rb->ul.count, sizeof(*rb->by_base), rebuild_cmp_base);
+	array_sort(rb->by_base, rb->ul.count, sizeof(*rb->by_base), rebuild_cmp_base);
 	return 0;
 }
 
@@ -86,7 +87,7 @@ static uint32_t rebuild_uid_of(const struct rebuild *rb, const char *base)
 {
 	struct mbox_uidlist_entry key = {.base = (char *)base}, *keyp = &key, **found;
 
-	found = bsearch(&keyp, rb->by_base, rb->ul.count, sizeof(*rb->by_base), rebuild_cmp_base);
+	found = array_search(&keyp, rb->by_base, rb->ul.count, sizeof(*rb->by_base), rebuild_cmp_base);
 	return found != NULL ? (*found)->uid : 0;
 }
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "maildir_name.h"
+#include "core/array_sort.h"
 #include "mbox_private.h"
 
 /* Times the cur/ listing is repeated when the directory changed while it was read and
@@ -89,7 +90,7 @@ static bool sync_was_moved(const struct sync_ctx *ctx, const char *name, size_t 
 		return false;
 	memcpy(base, name, base_len);
 	base[base_len] = '\0';
-	return bsearch(&key, ctx->moved, ctx->moved_count, sizeof(char *), sync_cmp_str) != NULL;
+	return array_search(&key, ctx->moved, ctx->moved_count, sizeof(char *), sync_cmp_str) != NULL;
 }
 
 /* ----- new/ -> cur/ ----- */
@@ -140,7 +141,7 @@ static int sync_move_new(struct mbox *mb, struct sync_ctx *ctx)
 			ret = sync_move_one(mb, ctx, de->d_name, &cap);
 	}
 	(void)closedir(dir);
-	qsort(ctx->moved, ctx->moved_count, sizeof(char *), sync_cmp_str);
+	array_sort(ctx->moved, ctx->moved_count, sizeof(char *), sync_cmp_str);
 	return ret;
 }
 
@@ -297,7 +298,7 @@ static void sync_order_news(struct sync_ctx *ctx)
 {
 	size_t kept = 0;
 
-	qsort(ctx->news, ctx->news_count, sizeof(*ctx->news), sync_cmp_new_name);
+	array_sort(ctx->news, ctx->news_count, sizeof(*ctx->news), sync_cmp_new_name);
 	for (size_t i = 0; i < ctx->news_count; i++) {
 		struct mbox_new *n = &ctx->news[i];
 
@@ -377,7 +378,7 @@ static int sync_catch_up_row(const struct mbox_index_msg *row, void *vctx)
 	struct sync_ctx *ctx = cu->ctx;
 	struct mbox_new *n;
 
-	if (bsearch(&row->uid, ctx->assigned, cu->assigned, sizeof(uint32_t), sync_cmp_u32) != NULL)
+	if (array_search(&row->uid, ctx->assigned, cu->assigned, sizeof(uint32_t), sync_cmp_u32) != NULL)
 		return 0;
 	if (sync_grow((void **)&ctx->news, &ctx->news_cap, ctx->news_count, sizeof(*n)) < 0)
 		return -2;
@@ -415,7 +416,7 @@ static int sync_write_news(struct mbox *mb, struct sync_ctx *ctx, uint64_t modse
 		return mbox_fail(mb, "out of memory");
 	for (size_t i = 0; i < assigned; i++)
 		ctx->assigned[i] = ctx->news[i].uid;
-	qsort(ctx->assigned, assigned, sizeof(uint32_t), sync_cmp_u32);
+	array_sort(ctx->assigned, assigned, sizeof(uint32_t), sync_cmp_u32);
 	ret = mbox_index_msg_iter(mb->idx, mb->fi.id, ctx->max_uid_before, sync_catch_up_row, &cu);
 	if (ret != 0)
 		return ret == -2 ? mbox_fail(mb, "out of memory") : mbox_fail_index(mb);
@@ -512,7 +513,7 @@ static void sync_apply_renames(struct mbox *mb, struct sync_ctx *ctx, struct mbo
 		if (r->flags_changed)
 			ch->changed[ch->changed_count++] = m->uid;
 	}
-	qsort(ch->changed, ch->changed_count, sizeof(uint32_t), sync_cmp_u32);
+	array_sort(ch->changed, ch->changed_count, sizeof(uint32_t), sync_cmp_u32);
 }
 
 static void sync_apply_gone(struct mbox *mb, struct sync_ctx *ctx, struct mbox_changes *ch)
@@ -539,7 +540,7 @@ static void sync_apply_gone(struct mbox *mb, struct sync_ctx *ctx, struct mbox_c
 
 static int sync_apply_news(struct mbox *mb, struct sync_ctx *ctx, struct mbox_changes *ch)
 {
-	qsort(ctx->news, ctx->news_count, sizeof(*ctx->news), sync_cmp_new_uid);
+	array_sort(ctx->news, ctx->news_count, sizeof(*ctx->news), sync_cmp_new_uid);
 	for (size_t i = 0; i < ctx->news_count; i++) {
 		struct mbox_new *n = &ctx->news[i];
 		struct mbox_msg m = {
