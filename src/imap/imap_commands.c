@@ -4,18 +4,26 @@
 #include <strings.h>
 
 #include "imap_commands.h"
+#include "core/array_sort.h"
 
 /* Sorted by name (strcmp order): imap_command_find() searches it by halves. */
 static const struct imap_command_def imap_command_table[] = {
     {"AUTHENTICATE", IMAP_NOT_AUTH, imap_cmd_authenticate, NULL},
     {"CAPABILITY", IMAP_ANY_STATE, imap_cmd_capability, NULL},
+    {"CHECK", IMAP_SELECTED, imap_cmd_check, NULL},
+    {"CLOSE", IMAP_SELECTED, imap_cmd_close, NULL},
     {"ENABLE", IMAP_AUTH, imap_cmd_enable, NULL}, /* RFC 5161 3.1: before SELECT */
+    {"EXAMINE", IMAP_AUTH | IMAP_SELECTED, imap_cmd_examine, NULL},
     {"ID", IMAP_ANY_STATE, imap_cmd_id, NULL},
+    {"IDLE", IMAP_AUTH | IMAP_SELECTED, imap_cmd_idle, NULL},
     {"LOGIN", IMAP_NOT_AUTH, imap_cmd_login, imap_cmd_login_literal},
     {"LOGOUT", IMAP_ANY_STATE, imap_cmd_logout, NULL},
     {"NAMESPACE", IMAP_AUTH | IMAP_SELECTED, imap_cmd_namespace, NULL},
     {"NOOP", IMAP_ANY_STATE, imap_cmd_noop, NULL},
+    {"SELECT", IMAP_AUTH | IMAP_SELECTED, imap_cmd_select, NULL},
     {"STARTTLS", IMAP_NOT_AUTH, imap_cmd_starttls, NULL},
+    {"UID", IMAP_SELECTED, imap_cmd_uid, NULL},
+    {"UNSELECT", IMAP_SELECTED, imap_cmd_unselect, NULL},
 };
 
 #define IMAP_COMMAND_COUNT (sizeof(imap_command_table) / sizeof(imap_command_table[0]))
@@ -31,7 +39,7 @@ const struct imap_command_def *imap_command_find(const char *name)
 {
 	if (name == NULL)
 		return NULL;
-	return bsearch(name, imap_command_table, IMAP_COMMAND_COUNT, sizeof(imap_command_table[0]),
+	return array_search(name, imap_command_table, IMAP_COMMAND_COUNT, sizeof(imap_command_table[0]),
 	               imap_command_cmp);
 }
 

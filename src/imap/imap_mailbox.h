@@ -36,7 +36,8 @@ struct imap_selected {
 	/* RFC 7162: the client used CONDSTORE (ENABLE, SELECT (CONDSTORE), a MODSEQ fetch or an
 	   UNCHANGEDSINCE store): FETCH responses then carry MODSEQ. */
 	bool condstore;
-	bool idling; /* inside IDLE: changes are reported as they come */
+	bool idling;     /* inside IDLE: changes are reported as they come */
+	bool idle_dirty; /* a change came while a sync was under way: sync again */
 };
 
 /* ----- thread-pool jobs (imap_job.c) ----- */
@@ -98,6 +99,11 @@ void imap_mailbox_report(struct imap_session *s, const struct mbox_changes *chan
 /* Sync the selected folder on the pool, report the changes, then call done(s) on the loop
    (done usually answers the command). Without a selected folder done is called at once. */
 void imap_mailbox_sync_then(struct imap_session *s, imap_session_cb *done);
+
+/* This session changed the account's folders (CLOSE's expunge, APPEND, COPY into another
+   folder): other sessions of this worker on the same account look again (IDLE reports it).
+   imap_mailbox_done() calls it for commands on a read-write selected folder. */
+void imap_mailbox_tell_others(struct imap_session *s);
 
 /* The tagged OK after a command in the selected state, preceded by a sync and its report
    when the command allows it (allow_expunge: not FETCH/STORE/SEARCH without UID). text is

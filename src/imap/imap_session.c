@@ -8,6 +8,7 @@
 #include "../core/ipc_link.h"
 #include "../core/log.h"
 #include "imap_capability.h"
+#include "imap_mailbox.h"
 #include "imap_session.h"
 
 static void imap_vsend(struct imap_session *s, const char *prefix, const char *fmt, va_list ap)
@@ -103,6 +104,16 @@ void imap_session_wait(struct imap_session *s)
 	conn_pause(s->conn);
 }
 
+void imap_session_resume(struct imap_session *s)
+{
+	if (!s->waiting || !conn_is_open(s->conn))
+		return;
+	s->waiting = false;
+	conn_resume(s->conn);
+	if (!s->processing)
+		imap_session_process(s);
+}
+
 void imap_session_expect_line(struct imap_session *s, imap_line_cb *cb)
 {
 	s->line_cb = cb;
@@ -174,6 +185,17 @@ static void imap_on_read(struct conn *c, const uint8_t *data, size_t len, void *
 	imap_session_input(ctx, data, len);
 }
 
+void imap_session_free_deferred(struct imap_session *s);
+void imap_session_free_deferred(struct imap_session *s)
+{
+	struct imap_server *srv = s->srv;
+
+	imap_mailbox_unselect(s);
+	imap_parser_free(&s->parser);
+	free(s);
+	imap_server_session_gone(srv);
+}
+
 static void imap_on_close(struct conn *c, const char *reason, void *ctx)
 {
 	struct imap_session *s = ctx;
@@ -198,9 +220,14 @@ static void imap_on_close(struct conn *c, const char *reason, void *ctx)
 		srv->sessions = s->next;
 	if (s->next != NULL)
 		s->next->prev = s->prev;
-	imap_parser_free(&s->parser);
-	free(s);
-	imap_server_session_gone(srv);
+	s->on_mailbox_changed = NULL;
+	s->on_drain = NULL;
+	/* A pool thread may be using the mailbox: the rest waits for it (imap_job.c). */
+	if (imap_job_busy(s)) {
+		s->close_deferred = true;
+		return;
+	}
+	imap_session_free_deferred(s);
 }
 
 static void imap_on_timeout(struct conn *c, void *ctx)

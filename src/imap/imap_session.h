@@ -109,6 +109,7 @@ struct imap_session {
 	imap_session_cb *on_mailbox_changed; /* delivery stored mail in s->maildir (IDLE) */
 	imap_session_cb *on_drain;           /* queued output went out (large FETCH) */
 	void *cmd_ctx;                       /* the running command's own state */
+	struct imap_command uid_cmd;         /* UID <cmd>: the sub-command (imap_cmd_uid.c) */
 };
 
 /* --- replies (imap_session.c) --- */
@@ -127,6 +128,9 @@ void imap_session_bye(struct imap_session *s, const char *text, const char *reas
 /* --- command flow (imap_session.c) --- */
 /* Stop reading input until imap_tagged() or imap_session_expect_line(). */
 void imap_session_wait(struct imap_session *s);
+/* Read input again after a wait, inside a command that goes on (IDLE between its syncs); the
+   expected line, if any, is still expected. */
+void imap_session_resume(struct imap_session *s);
 /* The next line is raw text for cb (after a "+ " continuation request); reading resumes. */
 void imap_session_expect_line(struct imap_session *s, imap_line_cb *cb);
 /* Re-arm the inactivity deadline for the session's state. */
