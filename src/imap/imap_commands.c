@@ -12,18 +12,26 @@ static const struct imap_command_def imap_command_table[] = {
     {"CAPABILITY", IMAP_ANY_STATE, imap_cmd_capability, NULL},
     {"CHECK", IMAP_SELECTED, imap_cmd_check, NULL},
     {"CLOSE", IMAP_SELECTED, imap_cmd_close, NULL},
+    {"CREATE", IMAP_AUTH | IMAP_SELECTED, imap_cmd_create, NULL},
+    {"DELETE", IMAP_AUTH | IMAP_SELECTED, imap_cmd_delete, NULL},
     {"ENABLE", IMAP_AUTH, imap_cmd_enable, NULL}, /* RFC 5161 3.1: before SELECT */
     {"EXAMINE", IMAP_AUTH | IMAP_SELECTED, imap_cmd_examine, NULL},
     {"ID", IMAP_ANY_STATE, imap_cmd_id, NULL},
     {"IDLE", IMAP_AUTH | IMAP_SELECTED, imap_cmd_idle, NULL},
+    {"LIST", IMAP_AUTH | IMAP_SELECTED, imap_cmd_list, NULL},
     {"LOGIN", IMAP_NOT_AUTH, imap_cmd_login, imap_cmd_login_literal},
     {"LOGOUT", IMAP_ANY_STATE, imap_cmd_logout, NULL},
+    {"LSUB", IMAP_AUTH | IMAP_SELECTED, imap_cmd_lsub, NULL},
     {"NAMESPACE", IMAP_AUTH | IMAP_SELECTED, imap_cmd_namespace, NULL},
     {"NOOP", IMAP_ANY_STATE, imap_cmd_noop, NULL},
+    {"RENAME", IMAP_AUTH | IMAP_SELECTED, imap_cmd_rename, NULL},
     {"SELECT", IMAP_AUTH | IMAP_SELECTED, imap_cmd_select, NULL},
     {"STARTTLS", IMAP_NOT_AUTH, imap_cmd_starttls, NULL},
+    {"STATUS", IMAP_AUTH | IMAP_SELECTED, imap_cmd_status, NULL},
+    {"SUBSCRIBE", IMAP_AUTH | IMAP_SELECTED, imap_cmd_subscribe, NULL},
     {"UID", IMAP_SELECTED, imap_cmd_uid, NULL},
     {"UNSELECT", IMAP_SELECTED, imap_cmd_unselect, NULL},
+    {"UNSUBSCRIBE", IMAP_AUTH | IMAP_SELECTED, imap_cmd_unsubscribe, NULL},
 };
 
 #define IMAP_COMMAND_COUNT (sizeof(imap_command_table) / sizeof(imap_command_table[0]))

@@ -44,18 +44,26 @@ imap_cmd_fn imap_cmd_authenticate;
 imap_cmd_fn imap_cmd_capability;
 imap_cmd_fn imap_cmd_check;
 imap_cmd_fn imap_cmd_close;
+imap_cmd_fn imap_cmd_create;
+imap_cmd_fn imap_cmd_delete;
 imap_cmd_fn imap_cmd_enable;
 imap_cmd_fn imap_cmd_examine;
 imap_cmd_fn imap_cmd_id;
 imap_cmd_fn imap_cmd_idle;
+imap_cmd_fn imap_cmd_list;
 imap_cmd_fn imap_cmd_login;
 imap_literal_fn imap_cmd_login_literal;
 imap_cmd_fn imap_cmd_logout;
+imap_cmd_fn imap_cmd_lsub;
 imap_cmd_fn imap_cmd_namespace;
 imap_cmd_fn imap_cmd_noop;
+imap_cmd_fn imap_cmd_rename;
 imap_cmd_fn imap_cmd_select;
 imap_cmd_fn imap_cmd_starttls;
+imap_cmd_fn imap_cmd_status;
+imap_cmd_fn imap_cmd_subscribe;
 imap_cmd_fn imap_cmd_uid; /* dispatches to the UID forms in imap_cmd_uid.c */
 imap_cmd_fn imap_cmd_unselect;
+imap_cmd_fn imap_cmd_unsubscribe;
 
 #endif
