@@ -1,11 +1,12 @@
 /* LIST (RFC 9051 6.3.9, LIST-EXTENDED RFC 5258, SPECIAL-USE RFC 6154, LIST-STATUS RFC 5819)
    and LSUB (RFC 3501 6.3.9).
 
-   The folder tree is read and matched on a pool thread (folder_list.h); the names found are
-   then written from the loop while the connection's queued output stays under a mark, going
-   on from on_drain, so a huge folder list never sits whole in the output queue. RETURN
-   (STATUS ...) opens each listed folder on the pool, a batch at a time, just before its
-   lines are written; the selected folder is answered from the session's own handle. */
+   The folder tree is read and matched on a pool thread (folder_list.h). The responses are
+   then formatted on the pool too, a chunk at a time (RETURN (STATUS ...) opens each listed
+   folder there, just before its lines), and each chunk is written from the loop while the
+   connection's queued output stays under a mark, going on from on_drain. So a huge folder
+   list never sits whole in the output queue, and the loop never spends long on one session
+   (the supervisor's health ping must be answered). */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,21 +22,14 @@
 /* Queued output past which writing waits for the client to read (IMAP_OUTPUT_LIMIT is the
    hard cut-off). */
 #define IMAP_LIST_OUTPUT_MARK (128u * 1024)
-/* Folders opened by one pool job for RETURN (STATUS ...). */
+/* One pool job formats about this much output ... */
+#define IMAP_LIST_CHUNK (32u * 1024)
+/* ... or opens at most this many folders for RETURN (STATUS ...). */
 #define IMAP_LIST_STATUS_BATCH 32
-
-enum imap_list_status_state {
-	IMAP_LIST_STATUS_NONE,    /* not asked, or not a folder (\NonExistent) */
-	IMAP_LIST_STATUS_PENDING, /* asked, not read yet */
-	IMAP_LIST_STATUS_READ,
-	IMAP_LIST_STATUS_FAILED, /* gone meanwhile or unreadable: no STATUS line */
-};
 
 struct imap_list_entry {
 	char *name; /* UTF-8 */
 	unsigned attrs;
-	enum imap_list_status_state status;
-	struct imap_status_values v;
 };
 
 struct imap_list_run {
@@ -45,15 +39,18 @@ struct imap_list_run {
 	bool lsub;
 	char root[PATH_MAX];
 	struct imap_list_args args;
+	/* the selected folder, answered from the session's handle (fixed during the command) */
+	const char *sel_name;
+	const struct mbox *sel_mb;
 	/* the pool's answer */
 	struct imap_list_entry *entries;
 	size_t count, alloc;
 	int rc; /* 0, -1 server error (NO), -2 request error (BAD) */
 	const char *error;
-	/* writing */
-	size_t next;
-	size_t batch_end;
-	char *status_error; /* the first folder a batch could not open, for the log */
+	/* formatting */
+	size_t next;         /* the first entry not formatted yet */
+	struct mime_buf out; /* the chunk to write */
+	char *status_error;  /* the first folder a chunk could not open, for the log */
 };
 
 /* Runs waiting for on_drain. A connection that closes meanwhile frees its session without
@@ -71,6 +68,7 @@ static void imap_list_run_free(void *arg)
 		free(run->entries[i].name);
 	free(run->entries);
 	free(run->status_error);
+	mime_buf_free(&run->out);
 	imap_list_args_free(&run->args);
 	free(run);
 }
@@ -128,8 +126,6 @@ static void imap_list_found(const char *name, unsigned attrs, void *ctx)
 	*e = (struct imap_list_entry){.name = strdup(name), .attrs = attrs};
 	if (e->name == NULL)
 		fatal("out of memory");
-	if (run->args.status_items != 0 && (attrs & FOLDER_ATTR_NONEXISTENT) == 0)
-		e->status = IMAP_LIST_STATUS_PENDING;
 }
 
 static void imap_list_work(void *arg)
@@ -155,70 +151,78 @@ static void imap_list_work(void *arg)
 	folder_list_free(&fl);
 }
 
-/* ----- pool thread: STATUS of a batch ----- */
+/* ----- pool thread: formatting a chunk -----
+   The session is only read for s->enabled (how names are encoded), which nothing changes
+   while a command runs; the selected handle is used by this thread alone meanwhile
+   (imap_mailbox.h). */
 
-static void imap_list_status_work(void *arg)
+/* RETURN (STATUS ...) for one listed folder: 1 with *v_r, 0 none (not a folder, or gone). */
+static int imap_list_status(struct imap_list_run *run, const struct imap_list_entry *e,
+                            struct imap_status_values *v_r)
 {
-	struct imap_list_run *run = arg;
+	struct folder_name fn;
+	char *error = NULL;
+	int rc;
 
-	for (size_t i = run->next; i < run->batch_end; i++) {
-		struct imap_list_entry *e = &run->entries[i];
-		struct folder_name fn;
-		char *error = NULL;
-
-		if (e->status != IMAP_LIST_STATUS_PENDING)
-			continue;
-		e->status = IMAP_LIST_STATUS_FAILED;
-		if (folder_name_from_utf8(e->name, strlen(e->name), &fn) != FOLDER_NAME_OK)
-			continue;
-		if (imap_status_read(run->root, fn.dir, &e->v, &error) == 1)
-			e->status = IMAP_LIST_STATUS_READ;
-		if (error != NULL && run->status_error == NULL)
-			run->status_error = error;
-		else
-			free(error);
+	if (run->sel_name != NULL && strcmp(run->sel_name, e->name) == 0) {
+		imap_status_from_mbox(run->sel_mb, v_r);
+		return 1;
 	}
+	if (folder_name_from_utf8(e->name, strlen(e->name), &fn) != FOLDER_NAME_OK)
+		return 0;
+	rc = imap_status_read(run->root, fn.dir, v_r, &error);
+	if (error != NULL && run->status_error == NULL)
+		run->status_error = error;
+	else
+		free(error);
+	return rc == 1;
 }
 
-/* ----- loop: writing ----- */
-
-static bool imap_list_is_selected(const struct imap_session *s, const char *name)
+static void imap_list_format(const struct imap_session *s, struct imap_list_run *run,
+                             const struct imap_list_entry *e, bool *opened_r)
 {
-	return s->sel != NULL && strcmp(s->sel->name.name, name) == 0;
-}
-
-static void imap_list_write_entry(struct imap_session *s, struct imap_list_run *run,
-                                  const struct imap_list_entry *e)
-{
-	struct mime_buf b = MIME_BUF_INIT;
+	struct mime_buf *b = &run->out;
+	struct imap_status_values v;
 	char attrs[256];
 
+	*opened_r = false;
 	if (folder_attrs_format(e->attrs & ~(unsigned)FOLDER_ATTR_CHILDINFO, run->args.extended,
 	                        attrs, sizeof(attrs)) < 0)
 		fatal("imap: folder attributes do not fit");
-	mime_buf_printf(&b, "* %s (%s) \"/\" ", run->lsub ? "LSUB" : "LIST", attrs);
-	imap_mailbox_name_write(s, e->name, &b);
+	mime_buf_printf(b, "* %s (%s) \"/\" ", run->lsub ? "LSUB" : "LIST", attrs);
+	imap_mailbox_name_write(s, e->name, b);
 	if ((e->attrs & FOLDER_ATTR_CHILDINFO) != 0) {
 		/* RFC 5258 3.5: which selection criteria a child met */
 		bool subscribed = (run->args.select & FOLDER_SEL_SUBSCRIBED) != 0;
+		bool special = (run->args.select & FOLDER_SEL_SPECIAL_USE) != 0;
 
-		mime_buf_printf(
-		    &b, " (\"CHILDINFO\" (%s%s%s))", subscribed ? "\"SUBSCRIBED\"" : "",
-		    subscribed && (run->args.select & FOLDER_SEL_SPECIAL_USE) ? " " : "",
-		    (run->args.select & FOLDER_SEL_SPECIAL_USE) ? "\"SPECIAL-USE\"" : "");
+		mime_buf_printf(b, " (\"CHILDINFO\" (%s%s%s))", subscribed ? "\"SUBSCRIBED\"" : "",
+		                subscribed && special ? " " : "", special ? "\"SPECIAL-USE\"" : "");
 	}
-	mime_buf_append_str(&b, "\r\n");
-	if (run->args.status_items != 0 && imap_list_is_selected(s, e->name)) {
-		struct imap_status_values v;
-
-		imap_status_from_mbox(s->sel->mb, &v);
-		imap_status_format(s, e->name, run->args.status_items, &v, &b);
-	} else if (e->status == IMAP_LIST_STATUS_READ) {
-		imap_status_format(s, e->name, run->args.status_items, &e->v, &b);
-	}
-	imap_write(s, b.p, b.len);
-	mime_buf_free(&b);
+	mime_buf_append_str(b, "\r\n");
+	if (run->args.status_items == 0 || (e->attrs & FOLDER_ATTR_NONEXISTENT) != 0)
+		return;
+	*opened_r = true;
+	if (imap_list_status(run, e, &v) == 1)
+		imap_status_format(s, e->name, run->args.status_items, &v, b);
 }
+
+static void imap_list_chunk_work(void *arg)
+{
+	struct imap_list_run *run = arg;
+	unsigned opened = 0;
+
+	mime_buf_truncate(&run->out, 0);
+	while (run->next < run->count && run->out.len < IMAP_LIST_CHUNK &&
+	       opened < IMAP_LIST_STATUS_BATCH) {
+		bool o;
+
+		imap_list_format(run->s, run, &run->entries[run->next++], &o);
+		opened += o;
+	}
+}
+
+/* ----- loop ----- */
 
 static void imap_list_ok(struct imap_session *s)
 {
@@ -241,44 +245,17 @@ static void imap_list_finish(struct imap_session *s, struct imap_list_run *run)
 	imap_mailbox_sync_then(s, done);
 }
 
-static void imap_list_continue(struct imap_session *s);
+static void imap_list_chunk_after(struct imap_session *s, void *arg);
 
-static void imap_list_status_after(struct imap_session *s, void *arg)
+static void imap_list_next_chunk(struct imap_session *s, struct imap_list_run *run)
 {
-	struct imap_list_run *run = arg;
-
-	if (run->status_error != NULL) {
-		log_warning("imap(%s): STATUS for LIST: %s", s->user, run->status_error);
-		free(run->status_error);
-		run->status_error = NULL;
+	if (run->next == run->count) {
+		imap_list_finish(s, run);
+		return;
 	}
-	imap_list_continue(s);
-}
-
-/* The next batch of folders whose STATUS is asked, from run->next on: 1 when a job reads
-   them, 0 when the entry at run->next needs none. */
-static int imap_list_status_batch(struct imap_session *s, struct imap_list_run *run)
-{
-	size_t n = 0, i;
-
-	for (i = run->next; i < run->count && n < IMAP_LIST_STATUS_BATCH; i++) {
-		struct imap_list_entry *e = &run->entries[i];
-
-		if (e->status != IMAP_LIST_STATUS_PENDING)
-			continue;
-		if (imap_list_is_selected(s, e->name)) {
-			e->status = IMAP_LIST_STATUS_NONE; /* answered from the session's handle */
-			continue;
-		}
-		n++;
-	}
-	if (n == 0 || run->entries[run->next].status != IMAP_LIST_STATUS_PENDING)
-		return 0;
-	run->batch_end = i;
-	if (imap_job_run(s, imap_list_status_work, imap_list_status_after, imap_list_run_free,
-	                 run) < 0)
+	if (imap_job_run(s, imap_list_chunk_work, imap_list_chunk_after, imap_list_run_free, run) <
+	    0)
 		fatal("imap: LIST job while another runs");
-	return 1;
 }
 
 static void imap_list_drained(struct imap_session *s)
@@ -288,25 +265,26 @@ static void imap_list_drained(struct imap_session *s)
 	s->on_drain = NULL;
 	imap_list_unwait(run);
 	imap_list_sweep();
-	imap_list_continue(s);
+	imap_list_next_chunk(s, run);
 }
 
-static void imap_list_continue(struct imap_session *s)
+static void imap_list_chunk_after(struct imap_session *s, void *arg)
 {
-	struct imap_list_run *run = s->cmd_ctx;
+	struct imap_list_run *run = arg;
 
-	while (run->next < run->count) {
-		if (imap_list_status_batch(s, run))
-			return;
-		imap_list_write_entry(s, run, &run->entries[run->next++]);
-		if (conn_output_pending(s->conn) >= IMAP_LIST_OUTPUT_MARK) {
-			run->next_waiting = imap_list_waiting;
-			imap_list_waiting = run;
-			s->on_drain = imap_list_drained;
-			return;
-		}
+	if (run->status_error != NULL) {
+		log_warning("imap(%s): STATUS for LIST: %s", s->user, run->status_error);
+		free(run->status_error);
+		run->status_error = NULL;
 	}
-	imap_list_finish(s, run);
+	imap_write(s, run->out.p, run->out.len);
+	if (run->next < run->count && conn_output_pending(s->conn) >= IMAP_LIST_OUTPUT_MARK) {
+		run->next_waiting = imap_list_waiting;
+		imap_list_waiting = run;
+		s->on_drain = imap_list_drained;
+		return;
+	}
+	imap_list_next_chunk(s, run);
 }
 
 static void imap_list_after(struct imap_session *s, void *arg)
@@ -324,7 +302,7 @@ static void imap_list_after(struct imap_session *s, void *arg)
 		return;
 	}
 	s->cmd_ctx = run;
-	imap_list_continue(s);
+	imap_list_next_chunk(s, run);
 }
 
 static void imap_list_common(struct imap_session *s, const struct imap_command *cmd, bool lsub)
@@ -345,6 +323,10 @@ static void imap_list_common(struct imap_session *s, const struct imap_command *
 	run->srv = s->srv;
 	run->s = s;
 	run->lsub = lsub;
+	if (s->sel != NULL) {
+		run->sel_name = s->sel->name.name;
+		run->sel_mb = s->sel->mb;
+	}
 	/* IMAP4rev2 has LIST-EXTENDED built in (RFC 9051 6.3.9): \NonExistent, not \Noselect. */
 	if ((s->enabled & IMAP_ENABLED_IMAP4REV2) != 0 && !lsub)
 		run->args.extended = true;

@@ -255,8 +255,9 @@ def test_a_huge_folder_list_is_streamed_to_a_slow_reader(imapd):
     lines = r.until_tagged("T")
     assert lines[-1] == "T OK List completed."
     assert len(listed(lines)) == 20000 + len(NEW_USER_FOLDERS)
-    # the session goes on normally
+    # the session goes on normally, and the worker never stopped answering its supervisor
     assert ok(cmd(r, "NOOP", tag="N"))[-1] == "N OK NOOP completed."
+    assert all(w["restarts"] == 0 for w in imapd.status()["workers"])
 
 
 def test_list_status_over_many_folders_reads_them_in_batches(imapd):
@@ -612,3 +613,117 @@ def test_folder_commands_need_login(imapd):
         r = Raw(imapd, "imaps", tls=True)
         for line in lines[i:i + 2]:
             assert cmd(r, line)[-1] == "T BAD Command not valid before login."
+
+
+# --- a real client: a two-way mbsync of several folders -----------------------------------
+
+def missing_commands(m):
+    """The commands a full sync needs that this maild does not have yet."""
+    r = raw_login(m)
+    ok(cmd(r, "SELECT INBOX"))
+    missing = []
+    for probe in ["FETCH 1:* (FLAGS)", "STORE 1:* +FLAGS (\\Seen)", "EXPUNGE",
+                  'APPEND Nope {1+}\r\nx']:
+        lines = cmd(r, probe)
+        if lines[-1] == "T BAD Unknown command.":
+            missing.append(probe.split()[0])
+    return missing
+
+
+def mbsync(m, work, *args):
+    import subprocess
+    config = work / "mbsyncrc"
+    config.write_text(f"""IMAPAccount bob
+Host 127.0.0.1
+Port {m.imap_ports['imaps']}
+User bob@example.test
+Pass "correct horse"
+SSLType IMAPS
+CertificateFile {m.dir}/tls/cert.pem
+
+IMAPStore far
+Account bob
+
+MaildirStore near
+Path {work}/mail/
+Inbox {work}/mail/INBOX
+SubFolders Verbatim
+
+Channel bob
+Far :far:
+Near :near:
+Patterns *
+Create Both
+Expunge Both
+SyncState *
+""")
+    return subprocess.run(["mbsync", "-c", str(config), *args, "bob"], capture_output=True,
+                          text=True, timeout=120)
+
+
+def near_files(work, folder):
+    d = work / "mail" / folder
+    return sorted(p.name for sub in ["cur", "new"] for p in (d / sub).iterdir())
+
+
+def test_mbsync_two_way_sync_of_several_folders(imapd, tmp_path):
+    import pytest
+    missing = missing_commands(imapd)
+    if missing:
+        pytest.skip("mbsync needs " + ", ".join(missing) + " (being written in parallel: "
+                    "FETCH, STORE/EXPUNGE/APPEND); this branch has only the folder commands")
+    deliver(imapd, 3)
+    r = raw_login(imapd)
+    ok(cmd(r, "CREATE Work/Sub"))
+    ok(cmd(r, "CREATE Work"))
+    put_message(imapd, ".Work", subject="w1", flags="S")
+    put_message(imapd, ".Work", subject="w2", flags="S")
+    put_message(imapd, ".Sent", subject="s1", flags="S")
+    # a folder that exists only on the near side, with one message
+    local = tmp_path / "mail" / "Local"
+    for sub in ["cur", "new", "tmp"]:
+        (local / sub).mkdir(parents=True)
+    (local / "cur" / "1.local:2,S").write_bytes(
+        b"From: bob@example.test\r\nSubject: from afar\r\n\r\nMade offline.\r\n")
+
+    first = mbsync(imapd, tmp_path, "-a")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert len(near_files(tmp_path, "INBOX")) == 3
+    assert len(near_files(tmp_path, "Work")) == 2
+    assert near_files(tmp_path, "Work/Sub") == []
+    assert len(near_files(tmp_path, "Sent")) == 1
+    assert all((tmp_path / "mail" / f / "cur").is_dir() for f in ["Drafts", "Junk", "Trash"])
+    st = statuses(ok(cmd(r, "STATUS Local (MESSAGES UNSEEN)")))
+    assert st["Local"] == {"MESSAGES": 1, "UNSEEN": 0}
+
+    # near side: read one INBOX message, delete one of Work
+    inbox_cur = tmp_path / "mail" / "INBOX" / "cur"
+    first_msg = sorted(inbox_cur.iterdir())[0]
+    base, _, flags = first_msg.name.partition(":2,")
+    first_msg.rename(inbox_cur / f"{base}:2,{flags}S")
+    work_cur = tmp_path / "mail" / "Work" / "cur"
+    sorted(work_cur.iterdir())[0].unlink()
+    # far side: flag an INBOX message, expunge the Sent one
+    ok(cmd(r, "SELECT INBOX"))
+    ok(cmd(r, "STORE 3 +FLAGS (\\Flagged)"))
+    ok(cmd(r, "SELECT Sent"))
+    ok(cmd(r, "STORE 1 +FLAGS (\\Deleted)"))
+    ok(cmd(r, "EXPUNGE"))
+    ok(cmd(r, "UNSELECT"))
+
+    second = mbsync(imapd, tmp_path, "-a")
+    assert second.returncode == 0, second.stdout + second.stderr
+    st = statuses(ok(cmd(r, "STATUS INBOX (MESSAGES UNSEEN)")))
+    assert st["INBOX"] == {"MESSAGES": 3, "UNSEEN": 2}
+    assert statuses(ok(cmd(r, "STATUS Work (MESSAGES)")))["Work"] == {"MESSAGES": 1}
+    assert near_files(tmp_path, "Sent") == []
+    assert sum("F" in name.partition(":2,")[2] for name in near_files(tmp_path, "INBOX")) == 1
+
+    # nothing left to do: a third run changes nothing on either side
+    before = {f: near_files(tmp_path, f) for f in ["INBOX", "Work", "Sent", "Local"]}
+    third = mbsync(imapd, tmp_path, "-a")
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert {f: near_files(tmp_path, f) for f in before} == before
+    st = statuses(ok(cmd(r, 'LIST "" * RETURN (STATUS (MESSAGES))')))
+    assert st["INBOX"]["MESSAGES"] == 3 and st["Work"]["MESSAGES"] == 1
+    assert st["Sent"]["MESSAGES"] == 0 and st["Local"]["MESSAGES"] == 1
