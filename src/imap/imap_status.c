@@ -1,10 +1,8 @@
 /* STATUS items of a folder: parsing, reading and formatting (imap_status.h). */
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 #include "imap_mailbox.h"
