@@ -277,6 +277,7 @@ static void imap_fetch_common(struct imap_session *s, const struct imap_command 
 	                               .n = n,
 	                               .readonly = s->sel->readonly,
 	                               .condstore = s->sel->condstore};
+	run->done = n == 0;
 	*ctx = (struct imap_fetch_ctx){.srv = s->srv,
 	                               .s = s,
 	                               .run = run,
