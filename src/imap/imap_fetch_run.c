@@ -315,7 +315,9 @@ static void imap_fetch_head(struct imap_fetch_run *run, struct imap_fetch_msg *m
 		mime_buf_printf(out, "%sFLAGS ", sp), sp = " ";
 		imap_flags_write(run->mb, info->flags, info->keywords, info->recent, out);
 	}
-	if ((attrs & IMAP_FETCH_MODSEQ) || (seen_now && run->condstore))
+	/* RFC 7162 3.1: a CONDSTORE-aware client gets MODSEQ with every FLAGS */
+	if ((attrs & IMAP_FETCH_MODSEQ) ||
+	    (((attrs & IMAP_FETCH_FLAGS) || seen_now) && run->condstore))
 		mime_buf_printf(out, "%sMODSEQ (%llu)", sp, (unsigned long long)info->modseq),
 		    sp = " ";
 	if (attrs & IMAP_FETCH_INTERNALDATE) {

@@ -271,6 +271,8 @@ def test_condstore_client_sees_modseq_with_the_seen_flag(imapd):
     select(r)
     out = raw_fetch(r, "F FETCH 1 BODY[TEXT]")
     assert re.search(rb"FLAGS \(\\Seen \\Recent\) MODSEQ \(\d+\)", out), out
+    out = raw_fetch(r, "F FETCH 1 FLAGS")
+    assert re.search(rb"\* 1 FETCH \(FLAGS \(\\Seen \\Recent\) MODSEQ \(\d+\)\)", out), out
     r.close()
 
 
