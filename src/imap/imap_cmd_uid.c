@@ -13,6 +13,7 @@ struct imap_uid_def {
 
 /* One row per UID form; the table ends with a NULL row (it is short: a scan will do). */
 static const struct imap_uid_def imap_uid_table[] = {
+    {"FETCH", imap_cmd_uid_fetch},
     {NULL, NULL},
 };
 

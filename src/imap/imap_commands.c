@@ -14,6 +14,7 @@ static const struct imap_command_def imap_command_table[] = {
     {"CLOSE", IMAP_SELECTED, imap_cmd_close, NULL},
     {"ENABLE", IMAP_AUTH, imap_cmd_enable, NULL}, /* RFC 5161 3.1: before SELECT */
     {"EXAMINE", IMAP_AUTH | IMAP_SELECTED, imap_cmd_examine, NULL},
+    {"FETCH", IMAP_SELECTED, imap_cmd_fetch, NULL},
     {"ID", IMAP_ANY_STATE, imap_cmd_id, NULL},
     {"IDLE", IMAP_AUTH | IMAP_SELECTED, imap_cmd_idle, NULL},
     {"LOGIN", IMAP_NOT_AUTH, imap_cmd_login, imap_cmd_login_literal},

@@ -46,6 +46,7 @@ imap_cmd_fn imap_cmd_check;
 imap_cmd_fn imap_cmd_close;
 imap_cmd_fn imap_cmd_enable;
 imap_cmd_fn imap_cmd_examine;
+imap_cmd_fn imap_cmd_fetch;
 imap_cmd_fn imap_cmd_id;
 imap_cmd_fn imap_cmd_idle;
 imap_cmd_fn imap_cmd_login;
@@ -56,6 +57,7 @@ imap_cmd_fn imap_cmd_noop;
 imap_cmd_fn imap_cmd_select;
 imap_cmd_fn imap_cmd_starttls;
 imap_cmd_fn imap_cmd_uid; /* dispatches to the UID forms in imap_cmd_uid.c */
+imap_cmd_fn imap_cmd_uid_fetch;
 imap_cmd_fn imap_cmd_unselect;
 
 #endif
