@@ -112,6 +112,9 @@ static bool tree_would_loop(const struct tree *t, int32_t p, int32_t c)
 {
 	unsigned steps = 0;
 
+	/* Without children c is nobody's ancestor: the usual case costs no climb. */
+	if (p == c || t->n[c].first < 0)
+		return p == c;
 	for (int32_t k = p; k >= 0; k = t->n[k].parent) {
 		if (k == c || ++steps > IMAP_THREAD_CLIMB_MAX)
 			return true;

@@ -6,11 +6,13 @@ import pwd
 import re
 import time
 
+import socket
+
 import pytest
 
 from conftest import SLOW
 from imap_support import USER, maildir, raw_login
-from test_imap_session import imapd  # noqa: F401  (the fixture)
+from test_imap_session import PASSWORD, Raw, imapd, tls_context  # noqa: F401  (the fixture)
 
 _counter = [0]
 
@@ -632,4 +634,50 @@ def test_body_search_in_a_5000_message_folder_returns_the_right_uids(imapd):
     assert everything == list(range(1, 5001))
     assert search(r, "SUBJECT \"bulk 4321\"") == [4321]
     assert sort(r, "REVERSE SUBJECT", keys="SUBJECT \"bulk 12\"")[:3] == [1299, 1298, 1297]
+    r.close()
+
+
+class SlowReader(Raw):
+    """A TLS client whose socket holds little: what it does not read stays with the server."""
+
+    def __init__(self, m):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(120 * SLOW)
+        sock.connect(("127.0.0.1", m.imap_ports["imaps"]))
+        self.sock = tls_context().wrap_socket(sock)
+        self.buf = b""
+        self.greeting = self.line()
+
+
+def test_an_answer_larger_than_the_output_mark_reaches_a_slow_reader_whole(imapd):
+    # 50,000 UIDs make a ~290 KB "* SEARCH" line, written in 64 KiB pieces; the client reads
+    # late, through a small receive buffer. (On loopback the kernel's send buffer still takes
+    # it all, so the wait for on_drain past the 256 KiB mark is not reached here.)
+    root = maildir(imapd)
+    vmail = pwd.getpwnam("vmail")
+    data = message("tiny", body="x")
+    for i in range(1, 50001):
+        name = f"{1900000000 + i}.M{i:06d}P3Q{i}.test,S={len(data)},W={len(data)}"
+        path = root / "cur" / f"{name}:2,S"
+        path.write_bytes(data)
+        os.chown(path, vmail.pw_uid, vmail.pw_gid)
+    r = SlowReader(imapd)
+    r.send(f'L LOGIN "{USER}" "{PASSWORD}"\r\n'.encode())
+    assert r.until_tagged("L")[-1].startswith("L OK")
+    run(r, "SELECT INBOX", "S")
+    r.send(b"A UID SEARCH ALL\r\nB NOOP\r\n")
+    time.sleep(2)
+    lines = r.until_tagged("A")
+    assert numbers(lines) == list(range(1, 50001))
+    assert r.until_tagged("B")[-1].startswith("B OK")
+    r.close()
+
+
+def test_capabilities_announce_the_thread_and_sort_extensions(imapd):
+    r = session(imapd, select=False)
+    caps = run(r, "CAPABILITY", "C")[0].split()
+    for cap in ["SORT", "SORT=DISPLAY", "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT",
+                "ESEARCH"]:
+        assert cap in caps, caps
     r.close()
