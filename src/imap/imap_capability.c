@@ -23,6 +23,8 @@ static const char *const imap_capabilities_authed[] = {
     "QUOTA",             /* RFC 9208 */
     "SORT",              /* RFC 5256 */
     "THREAD=REFERENCES", /* RFC 5256 */
+    "THREAD=ORDEREDSUBJECT", /* RFC 5256 */
+    "SORT=DISPLAY",      /* RFC 5957 */
     "UTF8=ACCEPT",       /* RFC 6855 */
 };
 

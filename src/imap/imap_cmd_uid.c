@@ -14,6 +14,9 @@ struct imap_uid_def {
 /* One row per UID form; the table ends with a NULL row (it is short: a scan will do). */
 static const struct imap_uid_def imap_uid_table[] = {
     {"FETCH", imap_cmd_uid_fetch},
+    {"SEARCH", imap_cmd_uid_search},
+    {"SORT", imap_cmd_uid_sort},
+    {"THREAD", imap_cmd_uid_thread},
     {NULL, NULL},
 };
 

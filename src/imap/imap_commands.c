@@ -21,8 +21,11 @@ static const struct imap_command_def imap_command_table[] = {
     {"LOGOUT", IMAP_ANY_STATE, imap_cmd_logout, NULL},
     {"NAMESPACE", IMAP_AUTH | IMAP_SELECTED, imap_cmd_namespace, NULL},
     {"NOOP", IMAP_ANY_STATE, imap_cmd_noop, NULL},
+    {"SEARCH", IMAP_SELECTED, imap_cmd_search, NULL},
     {"SELECT", IMAP_AUTH | IMAP_SELECTED, imap_cmd_select, NULL},
+    {"SORT", IMAP_SELECTED, imap_cmd_sort, NULL},
     {"STARTTLS", IMAP_NOT_AUTH, imap_cmd_starttls, NULL},
+    {"THREAD", IMAP_SELECTED, imap_cmd_thread, NULL},
     {"UID", IMAP_SELECTED, imap_cmd_uid, NULL},
     {"UNSELECT", IMAP_SELECTED, imap_cmd_unselect, NULL},
 };

@@ -54,10 +54,16 @@ imap_literal_fn imap_cmd_login_literal;
 imap_cmd_fn imap_cmd_logout;
 imap_cmd_fn imap_cmd_namespace;
 imap_cmd_fn imap_cmd_noop;
+imap_cmd_fn imap_cmd_search;
 imap_cmd_fn imap_cmd_select;
+imap_cmd_fn imap_cmd_sort;
 imap_cmd_fn imap_cmd_starttls;
+imap_cmd_fn imap_cmd_thread;
 imap_cmd_fn imap_cmd_uid; /* dispatches to the UID forms in imap_cmd_uid.c */
 imap_cmd_fn imap_cmd_uid_fetch;
+imap_cmd_fn imap_cmd_uid_search;
+imap_cmd_fn imap_cmd_uid_sort;
+imap_cmd_fn imap_cmd_uid_thread;
 imap_cmd_fn imap_cmd_unselect;
 
 #endif
