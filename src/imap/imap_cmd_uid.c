@@ -13,6 +13,10 @@ struct imap_uid_def {
 
 /* One row per UID form; the table ends with a NULL row (it is short: a scan will do). */
 static const struct imap_uid_def imap_uid_table[] = {
+    {"COPY", imap_cmd_uid_copy},
+    {"EXPUNGE", imap_cmd_uid_expunge},
+    {"MOVE", imap_cmd_uid_move},
+    {"STORE", imap_cmd_uid_store},
     {NULL, NULL},
 };
 

@@ -8,20 +8,28 @@
 
 /* Sorted by name (strcmp order): imap_command_find() searches it by halves. */
 static const struct imap_command_def imap_command_table[] = {
+    {"APPEND", IMAP_AUTH | IMAP_SELECTED, imap_cmd_append, imap_cmd_append_literal},
     {"AUTHENTICATE", IMAP_NOT_AUTH, imap_cmd_authenticate, NULL},
     {"CAPABILITY", IMAP_ANY_STATE, imap_cmd_capability, NULL},
     {"CHECK", IMAP_SELECTED, imap_cmd_check, NULL},
     {"CLOSE", IMAP_SELECTED, imap_cmd_close, NULL},
+    {"COPY", IMAP_SELECTED, imap_cmd_copy, NULL},
     {"ENABLE", IMAP_AUTH, imap_cmd_enable, NULL}, /* RFC 5161 3.1: before SELECT */
     {"EXAMINE", IMAP_AUTH | IMAP_SELECTED, imap_cmd_examine, NULL},
+    {"EXPUNGE", IMAP_SELECTED, imap_cmd_expunge, NULL},
+    {"GETQUOTA", IMAP_AUTH | IMAP_SELECTED, imap_cmd_getquota, NULL},
+    {"GETQUOTAROOT", IMAP_AUTH | IMAP_SELECTED, imap_cmd_getquotaroot, NULL},
     {"ID", IMAP_ANY_STATE, imap_cmd_id, NULL},
     {"IDLE", IMAP_AUTH | IMAP_SELECTED, imap_cmd_idle, NULL},
     {"LOGIN", IMAP_NOT_AUTH, imap_cmd_login, imap_cmd_login_literal},
     {"LOGOUT", IMAP_ANY_STATE, imap_cmd_logout, NULL},
+    {"MOVE", IMAP_SELECTED, imap_cmd_move, NULL},
     {"NAMESPACE", IMAP_AUTH | IMAP_SELECTED, imap_cmd_namespace, NULL},
     {"NOOP", IMAP_ANY_STATE, imap_cmd_noop, NULL},
     {"SELECT", IMAP_AUTH | IMAP_SELECTED, imap_cmd_select, NULL},
+    {"SETQUOTA", IMAP_AUTH | IMAP_SELECTED, imap_cmd_setquota, NULL},
     {"STARTTLS", IMAP_NOT_AUTH, imap_cmd_starttls, NULL},
+    {"STORE", IMAP_SELECTED, imap_cmd_store, NULL},
     {"UID", IMAP_SELECTED, imap_cmd_uid, NULL},
     {"UNSELECT", IMAP_SELECTED, imap_cmd_unselect, NULL},
 };
