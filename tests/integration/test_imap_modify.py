@@ -4,11 +4,13 @@ disk."""
 import calendar
 import os
 import re
+import signal
+import socket
 import time
 
-from conftest import SLOW, proc_status
+from conftest import SLOW, proc_status, wait_until
 from imap_support import USER, deliver, login, maildir, message, raw_login
-from test_imap_session import imapd, make_imapd  # noqa: F401  (the fixtures)
+from test_imap_session import PASSWORD, Raw, imapd, make_imapd, tls_context  # noqa: F401
 
 
 def select(r, mailbox="INBOX", tag="S", verb="SELECT"):
@@ -201,6 +203,27 @@ def test_client_vanishing_mid_literal_leaves_nothing_behind(imapd):
     r.close()
 
 
+def test_imap_worker_killed_mid_literal_leaves_no_partial_message(imapd):
+    # RELIABILITY F6: the literal goes to an anonymous file; nothing is visible until the
+    # message is complete, fsynced and renamed into cur/.
+    r = raw_login(imapd)
+    r.send(b"A APPEND INBOX {1000000}\r\n")
+    assert r.line().startswith("+")
+    r.send(b"x" * 400000)
+    time.sleep(0.3 * SLOW)
+    old = imapd.worker_pids()["imap"]
+    os.kill(old, signal.SIGKILL)
+    assert r.closed()
+    assert wait_until(lambda: imapd.worker_pids().get("imap") not in (None, 0, old) and
+                      all(w["state"] == "running" for w in imapd.status()["workers"]),
+                      timeout=15)
+    assert cur_files(imapd) == [] and tmp_files(imapd) == []
+    assert list((maildir(imapd) / "new").iterdir()) == []
+    r = raw_login(imapd)
+    assert append(r, "B", "INBOX", MSG)[-1].startswith("B OK [APPENDUID")
+    r.close()
+
+
 # --- quota -----------------------------------------------------------------------------------
 
 def set_quota(m, size):
@@ -355,21 +378,43 @@ def test_store_in_one_session_is_seen_by_another_at_noop(imapd):
     b.close()
 
 
+def slow_reader(m, tag="L"):
+    """A logged-in Raw client over 993 whose receive window is tiny, so that what the server
+    writes piles up in the server's memory unless it waits for the client."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(30 * SLOW)
+    sock.connect(("127.0.0.1", m.imap_ports["imaps"]))
+    r = Raw.__new__(Raw)
+    r.sock = tls_context().wrap_socket(sock)
+    r.buf = b""
+    r.greeting = r.line()
+    r.send(f'{tag} LOGIN "{USER}" "{PASSWORD}"\r\n'.encode())
+    assert r.until_tagged(tag)[-1].startswith(f"{tag} OK")
+    return r
+
+
 def test_store_on_many_messages_streams_every_fetch(imapd):
     root = maildir(imapd)
     n = 3000
     st = root.stat()
     for i in range(n):
         f = root / "new" / f"{1700000000 + i}.M{i}P1.test"
-        f.write_bytes(message(i).encode())
+        f.write_bytes(b"Subject: x\r\n\r\nx\r\n")
         os.chown(f, st.st_uid, st.st_gid)
-    r = raw_login(imapd)
+    r = slow_reader(imapd)
     select(r)
-    r.send(b"A STORE 1:* +FLAGS (\\Seen)\r\n")
-    time.sleep(1 * SLOW)  # let the output pile up unread
+    # 26 keywords of 100 characters: 2.6 kB per FETCH, 8 MB in all, twice the output limit
+    # (IMAP_OUTPUT_LIMIT) and more than the kernel's socket buffers take
+    kws = " ".join(f"k{i:02d}" + "x" * 97 for i in range(26))
+    cmd(r, "K", f"STORE 1 +FLAGS ({kws})")
+    before = imap_worker_hwm(imapd)
+    r.send(f"A STORE 1:* +FLAGS ({kws})\r\n".encode())
+    time.sleep(2 * SLOW)  # the output piles up unread: the server must wait, not queue it
     lines = r.until_tagged("A")
     assert lines[-1] == "A OK Store completed."
     assert len(fetch_flags(lines)) == n
+    assert imap_worker_hwm(imapd) - before < 3 * 1024, "output was queued in memory"
     r.close()
 
 
