@@ -12,7 +12,8 @@ build_packages=(meson ninja-build pkg-config gcc libc6-dev
 	libuv1-dev libssl-dev libsasl2-dev libsasl2-modules libsqlite3-dev libinih-dev
 	libjansson-dev libcrypt-dev libargon2-dev openssl sqlite3 passwd)
 test_packages=(libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest swaks procps valgrind
-	fail2ban sasl2-bin)
+	fail2ban sasl2-bin
+	dovecot-imapd)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'dev.sh: %s\n' "$*" >&2; exit 1; }

@@ -264,6 +264,7 @@ static int supervisor_setup(struct supervisor *s)
 
 	if (supervisor_find_exe(s) < 0)
 		return 71;
+	supervisor_raise_fd_limit();
 	if (supervisor_prepare_dirs(s->config) < 0)
 		return 71;
 	snprintf(s->pid_path, sizeof(s->pid_path), "%s", config_str(s->config, "pid_file"));

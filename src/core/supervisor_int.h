@@ -72,6 +72,8 @@ bool supervisor_listeners_changed(enum role role, const struct config *old_c,
 				  const struct config *new_c);
 /* supervisor_setup.c */
 int supervisor_prepare_dirs(const struct config *config);
+/* The open files limit up to 65536 (or the hard limit), for the supervisor and its workers. */
+void supervisor_raise_fd_limit(void);
 int supervisor_prepare_db(const struct config *config);
 int supervisor_open_admin(struct supervisor *s);
 

@@ -2,6 +2,7 @@
 #include <grp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +14,31 @@
 #include "privdrop.h"
 #include "strutil.h"
 #include "supervisor_int.h"
+
+/* Thousands of IDLE clients are thousands of sockets in one imap worker: the default soft
+   limit (1024) would refuse them long before imap.max_connections. Root raises the limit for
+   itself and every worker it starts. */
+#define SUPERVISOR_NOFILE_WANTED 65536
+
+void supervisor_raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < SUPERVISOR_NOFILE_WANTED) {
+		struct rlimit want = { SUPERVISOR_NOFILE_WANTED, SUPERVISOR_NOFILE_WANTED };
+
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			return;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warning("cannot raise the open files limit to %llu: %s",
+				    (unsigned long long)rl.rlim_max, strerror(errno));
+	}
+}
 
 struct dir_spec {
 	char path[PATH_MAX];

@@ -1,7 +1,9 @@
 """The supervisor and its workers: privileges, restarts, reload, shutdown, pid file."""
 import grp
 import os
+import pathlib
 import pwd
+import resource
 import signal
 import subprocess
 import time
@@ -27,6 +29,22 @@ def test_every_role_runs_as_its_user_without_capabilities(maild):
         assert proc_status(pid)["PPid"] == str(maild.proc.pid)
     # Only the supervisor is root.
     assert proc_status(maild.proc.pid)["Uid"].split()[0] == "0"
+
+
+def test_workers_may_hold_thousands_of_connections(maild_instance):
+    """The open files limit is raised for every worker (thousands of IDLE sockets), even when
+    maild was started from a shell with the usual 1024."""
+    saved = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, saved[1]))
+    try:
+        maild_instance.start()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, saved)
+    for role, pid in maild_instance.worker_pids().items():
+        limits = pathlib.Path(f"/proc/{pid}/limits").read_text()
+        soft = int(next(line for line in limits.splitlines()
+                        if line.startswith("Max open files")).split()[3])
+        assert soft >= 20000, (role, soft)
 
 
 def test_status_reports_every_worker(maild):
