@@ -264,8 +264,11 @@ enum imap_literal_action imap_cmd_append_literal(struct imap_session *s,
 {
 	struct imap_append_state *as;
 
-	/* A literal before any argument is the mailbox name: an ordinary astring. */
-	if (so_far->arg_count == 0)
+	/* A literal before any argument is the mailbox name: an ordinary astring. Before login
+	   (a "{n+}" the dispatcher lets through) there is no Maildir: the command is refused
+	   when complete. */
+	if (so_far->arg_count == 0 || !s->logged_in || s->maildir[0] == '\0' ||
+	    (s->state != IMAP_STATE_AUTH && s->state != IMAP_STATE_SELECTED))
 		return IMAP_LITERAL_BUFFER;
 	as = (struct imap_append_state *)imap_cmd_state_get(s, imap_append_free);
 	if (as != NULL) {

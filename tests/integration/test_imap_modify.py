@@ -149,6 +149,39 @@ def test_append_argument_errors(imapd):
     r.close()
 
 
+def test_append_of_a_message_with_nul_is_bad_and_stores_nothing(imapd):
+    r = raw_login(imapd)
+    assert append(r, "A", "INBOX", b"Subject: x\r\n\r\nnul\x00here\r\n")[-1] \
+        == "A BAD NUL in literal"
+    assert cur_files(imapd) == [] and tmp_files(imapd) == []
+    assert append(r, "B", "INBOX", MSG)[-1].startswith("B OK")
+    r.close()
+
+
+def test_append_from_the_authenticated_state_wakes_an_idle_session(imapd):
+    watcher = raw_login(imapd, "W")
+    select(watcher)
+    watcher.send(b"I IDLE\r\n")
+    assert watcher.line() == "+ idling"
+    r = raw_login(imapd)
+    assert append(r, "A", "INBOX", MSG)[-1].startswith("A OK")
+    watcher.sock.settimeout(5 * SLOW)
+    assert watcher.line() == "* 1 EXISTS"
+    watcher.send(b"DONE\r\n")
+    assert watcher.until_tagged("I")[-1].startswith("I OK")
+    r.close()
+    watcher.close()
+
+
+def test_append_before_login_is_refused_without_touching_a_disk(imapd):
+    r = Raw(imapd, "imaps", tls=True)
+    r.send(b"A APPEND INBOX {5+}\r\nhello\r\n")
+    assert r.line().startswith("A BAD")
+    r.send(b"B APPEND INBOX {5}\r\n")
+    assert r.line().startswith("B BAD")
+    r.close()
+
+
 def test_append_of_20_mb_at_the_size_limit_keeps_the_worker_small(make_imapd):
     m = make_imapd("limits.message_size = 20M\n")
     limit = 20 * 1024 * 1024
