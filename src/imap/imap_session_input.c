@@ -2,6 +2,7 @@
    and protocol errors. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../core/log.h"
 #include "../core/strutil.h"
@@ -26,6 +27,13 @@ static void imap_input_error(struct imap_session *s, bool fatal_error)
 	if (in_line)
 		imap_login_abort(s);
 	s->in_command = true;
+	/* RFC 9051 7.1 TOOBIG: a message over the size limit, refused before "+". */
+	if (!fatal_error && !in_line && strcmp(reason, "literal too large") == 0 &&
+	    imap_parser_command(s->parser) != NULL && imap_parser_command(s->parser)->name != NULL &&
+	    strcasecmp(imap_parser_command(s->parser)->name, "APPEND") == 0) {
+		imap_tagged(s, IMAP_NO, "[TOOBIG] Message too large.");
+		return;
+	}
 	imap_tagged(s, IMAP_BAD, "%s", reason);
 	/* RELIABILITY 59: a line past the limit ends the connection; RFC 7888 4: so does a
 	   non-synchronising literal we cannot take. */
