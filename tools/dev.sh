@@ -11,7 +11,7 @@ cd "$top"
 build_packages=(meson ninja-build pkg-config gcc libc6-dev
 	libuv1-dev libssl-dev libsasl2-dev libsasl2-modules libsqlite3-dev libinih-dev
 	libjansson-dev libcrypt-dev libargon2-dev openssl sqlite3 passwd)
-test_packages=(libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest swaks procps valgrind
+test_packages=(libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest swaks procps valgrind curl
 	fail2ban sasl2-bin
 	dovecot-imapd isync)
 

@@ -94,14 +94,13 @@ static void conn_close_handles(struct conn *c)
 	uv_close((uv_handle_t *)&c->kick, conn_on_handle_closed);
 }
 
+uint8_t conn_rbuf[CONN_READ_BUF];
+
 static void conn_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 {
-	struct conn *c = handle->data;
-
+	(void)handle;
 	(void)suggested;
-	/* One buffer per conn: each read is consumed (delivered, or handed to OpenSSL) before
-	   the next one is asked for. */
-	*buf = uv_buf_init((char *)c->rbuf, sizeof(c->rbuf));
+	*buf = uv_buf_init((char *)conn_rbuf, sizeof(conn_rbuf));
 }
 
 static void conn_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
@@ -116,10 +115,10 @@ static void conn_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
 	} else if (nread < 0) {
 		conn_shut(c, false, uv_strerror((int)nread));
 	} else if (c->ssl != NULL) {
-		conn_tls_input(c, c->rbuf, (size_t)nread);
+		conn_tls_input(c, conn_rbuf, (size_t)nread);
 		conn_tls_process(c);
 	} else {
-		conn_deliver(c, c->rbuf, (size_t)nread);
+		conn_deliver(c, conn_rbuf, (size_t)nread);
 	}
 }
 

@@ -33,7 +33,9 @@ typedef void conn_event_cb(struct conn *c, void *ctx);
 typedef void conn_close_cb(struct conn *c, const char *reason, void *ctx);
 
 struct conn_callbacks {
-	conn_read_cb *on_read;   /* required */
+	/* required; data lives in one buffer shared by every conn of the process: copy what
+	   you keep first, before anything that could resume another conn */
+	conn_read_cb *on_read;
 	conn_close_cb *on_close; /* required */
 	/* The TLS handshake completed; conn_is_tls() is true from now on. Optional. */
 	conn_event_cb *on_tls_ready;

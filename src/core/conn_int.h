@@ -52,9 +52,11 @@ struct conn {
 	bool tls_ready;
 	struct conn_plain *plain_head, **plain_tail;
 	size_t plain_bytes;
-
-	uint8_t rbuf[CONN_READ_BUF];
 };
+
+/* The one read buffer of the process (conn.c): each read is consumed (delivered, or handed to
+   OpenSSL) before the loop asks for the next, so connections need no buffer of their own. */
+extern uint8_t conn_rbuf[CONN_READ_BUF];
 
 /* conn.c, for conn_tls.c */
 void conn_deliver(struct conn *c, const uint8_t *data, size_t len);

@@ -240,9 +240,9 @@ static void conn_tls_read_loop(struct conn *c)
 		int n, err;
 
 		ERR_clear_error();
-		n = SSL_read(c->ssl, c->rbuf, (int)sizeof(c->rbuf));
+		n = SSL_read(c->ssl, conn_rbuf, (int)sizeof(conn_rbuf));
 		if (n > 0) {
-			conn_deliver(c, c->rbuf, (size_t)n);
+			conn_deliver(c, conn_rbuf, (size_t)n);
 			continue;
 		}
 		err = SSL_get_error(c->ssl, n);

@@ -21,8 +21,11 @@ static const char *const imap_capabilities_authed[] = {
     "QRESYNC",           /* RFC 7162 */
     "ESEARCH",           /* RFC 4731 */
     "QUOTA",             /* RFC 9208 */
+    "QUOTA=RES-STORAGE", /* RFC 9208 5.1: the one resource an account's quota limits */
     "SORT",              /* RFC 5256 */
     "THREAD=REFERENCES", /* RFC 5256 */
+    "THREAD=ORDEREDSUBJECT", /* RFC 5256 */
+    "SORT=DISPLAY",      /* RFC 5957 */
     "UTF8=ACCEPT",       /* RFC 6855 */
 };
 

@@ -16,7 +16,7 @@ static void imap_idle_synced(struct imap_session *s)
 		return;
 	if (s->sel->idle_dirty) {
 		s->sel->idle_dirty = false;
-		imap_mailbox_sync_then(s, imap_idle_synced);
+		imap_mailbox_sync_idle(s, imap_idle_synced);
 		return;
 	}
 	imap_session_resume(s); /* listen for DONE again */
@@ -30,7 +30,7 @@ static void imap_idle_changed(struct imap_session *s)
 		s->sel->idle_dirty = true;
 		return;
 	}
-	imap_mailbox_sync_then(s, imap_idle_synced);
+	imap_mailbox_sync_idle(s, imap_idle_synced);
 }
 
 static void imap_idle_line(struct imap_session *s, const char *line, size_t len)
@@ -51,6 +51,8 @@ static void imap_idle_started(struct imap_session *s)
 	if (s->sel != NULL)
 		s->sel->idling = true;
 	s->on_mailbox_changed = imap_idle_changed;
+	if (s->sel != NULL)
+		imap_server_trim_soon(s->srv); /* the sync closed the folder's index */
 	imap_send(s, "+ idling");
 	imap_session_expect_line(s, imap_idle_line);
 }
@@ -62,5 +64,5 @@ void imap_cmd_idle(struct imap_session *s, const struct imap_command *cmd)
 		return;
 	}
 	/* What changed since the last command first, then the continuation. */
-	imap_mailbox_sync_then(s, imap_idle_started);
+	imap_mailbox_sync_idle(s, imap_idle_started);
 }

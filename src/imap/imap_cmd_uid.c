@@ -13,6 +13,14 @@ struct imap_uid_def {
 
 /* One row per UID form; the table ends with a NULL row (it is short: a scan will do). */
 static const struct imap_uid_def imap_uid_table[] = {
+    {"COPY", imap_cmd_uid_copy},
+    {"EXPUNGE", imap_cmd_uid_expunge},
+    {"FETCH", imap_cmd_uid_fetch},
+    {"MOVE", imap_cmd_uid_move},
+    {"SEARCH", imap_cmd_uid_search},
+    {"SORT", imap_cmd_uid_sort},
+    {"STORE", imap_cmd_uid_store},
+    {"THREAD", imap_cmd_uid_thread},
     {NULL, NULL},
 };
 

@@ -40,14 +40,21 @@ void imap_command_literal(struct imap_session *s, const struct imap_command *so_
                           const struct imap_literal *lit);
 
 /* Handlers, one file each. */
+imap_cmd_fn imap_cmd_append;
+imap_literal_fn imap_cmd_append_literal;
 imap_cmd_fn imap_cmd_authenticate;
 imap_cmd_fn imap_cmd_capability;
 imap_cmd_fn imap_cmd_check;
 imap_cmd_fn imap_cmd_close;
+imap_cmd_fn imap_cmd_copy;
 imap_cmd_fn imap_cmd_create;
 imap_cmd_fn imap_cmd_delete;
 imap_cmd_fn imap_cmd_enable;
 imap_cmd_fn imap_cmd_examine;
+imap_cmd_fn imap_cmd_expunge;
+imap_cmd_fn imap_cmd_fetch;
+imap_cmd_fn imap_cmd_getquota;
+imap_cmd_fn imap_cmd_getquotaroot;
 imap_cmd_fn imap_cmd_id;
 imap_cmd_fn imap_cmd_idle;
 imap_cmd_fn imap_cmd_list;
@@ -55,14 +62,28 @@ imap_cmd_fn imap_cmd_login;
 imap_literal_fn imap_cmd_login_literal;
 imap_cmd_fn imap_cmd_logout;
 imap_cmd_fn imap_cmd_lsub;
+imap_cmd_fn imap_cmd_move;
 imap_cmd_fn imap_cmd_namespace;
 imap_cmd_fn imap_cmd_noop;
 imap_cmd_fn imap_cmd_rename;
+imap_cmd_fn imap_cmd_search;
 imap_cmd_fn imap_cmd_select;
+imap_cmd_fn imap_cmd_setquota;
+imap_cmd_fn imap_cmd_sort;
 imap_cmd_fn imap_cmd_starttls;
 imap_cmd_fn imap_cmd_status;
+imap_cmd_fn imap_cmd_store;
 imap_cmd_fn imap_cmd_subscribe;
+imap_cmd_fn imap_cmd_thread;
 imap_cmd_fn imap_cmd_uid; /* dispatches to the UID forms in imap_cmd_uid.c */
+imap_cmd_fn imap_cmd_uid_copy;
+imap_cmd_fn imap_cmd_uid_expunge;
+imap_cmd_fn imap_cmd_uid_fetch;
+imap_cmd_fn imap_cmd_uid_move;
+imap_cmd_fn imap_cmd_uid_search;
+imap_cmd_fn imap_cmd_uid_sort;
+imap_cmd_fn imap_cmd_uid_store;
+imap_cmd_fn imap_cmd_uid_thread;
 imap_cmd_fn imap_cmd_unselect;
 imap_cmd_fn imap_cmd_unsubscribe;
 

@@ -370,8 +370,8 @@ struct imap_sync_job {
 	struct mbox_changes changes;
 	int rc;
 	imap_session_cb *done;
-	char text[160];
-	bool tagged; /* imap_mailbox_done: answer OK with text */
+	char *text;  /* imap_mailbox_done: answer OK with text */
+	bool suspend; /* the session goes idle: close the index connection after */
 };
 
 static void imap_sync_work(void *arg)
@@ -379,6 +379,8 @@ static void imap_sync_work(void *arg)
 	struct imap_sync_job *job = arg;
 
 	job->rc = mbox_sync(job->mb, 0, &job->changes);
+	if (job->suspend)
+		mbox_suspend(job->mb);
 }
 
 static void imap_sync_cancel(void *arg)
@@ -386,6 +388,7 @@ static void imap_sync_cancel(void *arg)
 	struct imap_sync_job *job = arg;
 
 	mbox_changes_free(&job->changes);
+	free(job->text);
 	free(job);
 }
 
@@ -399,7 +402,7 @@ static void imap_sync_after(struct imap_session *s, void *arg)
 		            s->sel != NULL ? mbox_error(s->sel->mb) : "");
 	else
 		imap_mailbox_report(s, &job->changes);
-	if (job->tagged)
+	if (job->text != NULL)
 		imap_tagged(s, IMAP_OK, "%s", job->text);
 	else if (job->done != NULL)
 		job->done(s);
@@ -407,21 +410,18 @@ static void imap_sync_after(struct imap_session *s, void *arg)
 }
 
 static void imap_mailbox_sync_start(struct imap_session *s, imap_session_cb *done,
-                                    const char *text)
+                                    const char *text, bool suspend)
 {
 	struct imap_sync_job *job = calloc(1, sizeof(*job));
 
-	if (job == NULL)
+	if (job == NULL || (text != NULL && (job->text = strdup(text)) == NULL))
 		fatal("out of memory");
 	job->mb = s->sel->mb;
 	job->done = done;
-	if (text != NULL) {
-		job->tagged = true;
-		snprintf(job->text, sizeof(job->text), "%s", text);
-	}
+	job->suspend = suspend;
 	if (imap_job_run(s, imap_sync_work, imap_sync_after, imap_sync_cancel, job) < 0) {
 		/* Only one job at a time: the one under way reports on its own. */
-		free(job);
+		imap_sync_cancel(job);
 		if (text != NULL)
 			imap_tagged(s, IMAP_OK, "%s", text);
 		else if (done != NULL)
@@ -435,7 +435,16 @@ void imap_mailbox_sync_then(struct imap_session *s, imap_session_cb *done)
 		done(s);
 		return;
 	}
-	imap_mailbox_sync_start(s, done, NULL);
+	imap_mailbox_sync_start(s, done, NULL, false);
+}
+
+void imap_mailbox_sync_idle(struct imap_session *s, imap_session_cb *done)
+{
+	if (s->sel == NULL) {
+		done(s);
+		return;
+	}
+	imap_mailbox_sync_start(s, done, NULL, true);
 }
 
 void imap_mailbox_tell_others(struct imap_session *s)
@@ -454,5 +463,5 @@ void imap_mailbox_done(struct imap_session *s, bool allow_expunge, const char *t
 		imap_tagged(s, IMAP_OK, "%s", text);
 		return;
 	}
-	imap_mailbox_sync_start(s, NULL, text);
+	imap_mailbox_sync_start(s, NULL, text, false);
 }

@@ -99,6 +99,9 @@ void imap_mailbox_report(struct imap_session *s, const struct mbox_changes *chan
 /* Sync the selected folder on the pool, report the changes, then call done(s) on the loop
    (done usually answers the command). Without a selected folder done is called at once. */
 void imap_mailbox_sync_then(struct imap_session *s, imap_session_cb *done);
+/* The same for a session that is going to sit idle (IDLE): the folder's index connection is
+   closed after the sync (mbox_suspend) and opened again by the next command that needs it. */
+void imap_mailbox_sync_idle(struct imap_session *s, imap_session_cb *done);
 
 /* This session changed the account's folders (CLOSE's expunge, APPEND, COPY into another
    folder): other sessions of this worker on the same account look again (IDLE reports it).

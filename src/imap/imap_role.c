@@ -1,4 +1,5 @@
 /* The imap role: ports 143 and 993 (docs/architecture.md). */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -110,6 +111,8 @@ static int imap_start(struct worker *w, const char **error_r)
 	imap_read_limits(&srv->limits, w->config);
 	srv->per_ip = imap_count_new();
 	srv->per_user_ip = imap_count_new();
+	uv_timer_init(w->loop, &srv->trim_timer);
+	uv_unref((uv_handle_t *)&srv->trim_timer);
 	return imap_open_listeners(srv, error_r);
 }
 
@@ -124,6 +127,23 @@ static void imap_stop(struct worker *w)
 	imap_sessions_stop(srv);
 	if (srv->session_count == 0)
 		exit(0);
+}
+
+static void imap_trim_now(uv_timer_t *t)
+{
+	struct imap_server *srv = t->data;
+
+	srv->trim_pending = false;
+	(void)malloc_trim(0);
+}
+
+void imap_server_trim_soon(struct imap_server *srv)
+{
+	if (srv->trim_pending)
+		return;
+	srv->trim_pending = true;
+	srv->trim_timer.data = srv;
+	uv_timer_start(&srv->trim_timer, imap_trim_now, 1000, 0);
 }
 
 void imap_server_session_gone(struct imap_server *srv)

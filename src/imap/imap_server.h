@@ -44,6 +44,8 @@ struct imap_server {
 	unsigned session_count;
 	struct imap_count *per_ip, *per_user_ip;
 	bool stopping;
+	uv_timer_t trim_timer; /* imap_server_trim_soon() */
+	bool trim_pending;
 };
 
 /* imap_count.c: live connections by key (client address; user and address), a small hash.
@@ -57,6 +59,11 @@ void imap_count_leave(struct imap_count *t, const char *key);
 void imap_session_accept(struct imap_listener *l);
 /* SIGTERM: sessions between commands say BYE now, the others after their command. */
 void imap_sessions_stop(struct imap_server *srv);
+
+/* imap_role.c: sessions went idle and gave memory back (an index closed): return the freed
+   pages to the system a second later, once for a whole burst (malloc_trim). Thousands of IDLE
+   sessions set up at once would otherwise keep the high-water mark of their SELECTs. */
+void imap_server_trim_soon(struct imap_server *srv);
 
 /* imap_role.c: a session ends; after SIGTERM the last one out ends the worker. */
 void imap_server_session_gone(struct imap_server *srv);

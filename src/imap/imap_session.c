@@ -11,20 +11,31 @@
 #include "imap_mailbox.h"
 #include "imap_session.h"
 
+/* Lines are short almost always; a long one (VANISHED, COPYUID, [MODIFIED ...]) is formatted
+   on the heap, never cut: a cut response would be a protocol error. */
 static void imap_vsend(struct imap_session *s, const char *prefix, const char *fmt, va_list ap)
 {
-	char line[1024];
-	int n = snprintf(line, sizeof(line), "%s", prefix);
-	int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 2, fmt, ap);
+	char stack[1024], *line = stack;
+	size_t plen = strlen(prefix);
+	va_list again;
+	int m;
 
-	if (m < 0)
+	va_copy(again, ap);
+	m = vsnprintf(NULL, 0, fmt, ap);
+	if (m < 0) {
+		va_end(again);
 		return;
-	n += m;
-	if ((size_t)n > sizeof(line) - 3)
-		n = (int)(sizeof(line) - 3);
-	line[n++] = '\r';
-	line[n++] = '\n';
-	imap_write(s, line, (size_t)n);
+	}
+	if (plen + (size_t)m + 3 > sizeof(stack) && (line = malloc(plen + (size_t)m + 3)) == NULL)
+		fatal("out of memory");
+	memcpy(line, prefix, plen);
+	(void)vsnprintf(line + plen, (size_t)m + 1, fmt, again);
+	va_end(again);
+	line[plen + (size_t)m] = '\r';
+	line[plen + (size_t)m + 1] = '\n';
+	imap_write(s, line, plen + (size_t)m + 2);
+	if (line != stack)
+		free(line);
 }
 
 void imap_write(struct imap_session *s, const void *data, size_t len)
@@ -81,6 +92,7 @@ void imap_tagged(struct imap_session *s, enum imap_status st, const char *fmt, .
 	s->in_command = false;
 	s->line_cb = NULL;
 	s->cmd_ctx = NULL;
+	s->cmd_free = NULL;
 	s->tag[0] = '\0';
 	imap_count_bad(s, st);
 	if (!conn_is_open(s->conn) || s->state == IMAP_STATE_LOGOUT)
@@ -190,8 +202,11 @@ void imap_session_free_deferred(struct imap_session *s)
 {
 	struct imap_server *srv = s->srv;
 
+	if (s->cmd_free != NULL)
+		s->cmd_free(s->cmd_ctx);
 	imap_mailbox_unselect(s);
 	imap_parser_free(&s->parser);
+	free(s->in);
 	free(s);
 	imap_server_session_gone(srv);
 }

@@ -81,7 +81,7 @@ struct imap_session {
 	imap_line_cb *line_cb;  /* a continuation line is expected */
 	unsigned bad_in_row;
 	unsigned enabled; /* IMAP_ENABLED_* */
-	uint8_t in[IMAP_INPUT_MAX];
+	uint8_t *in; /* input not yet parsed, IMAP_INPUT_MAX; NULL when none (idle sessions) */
 	size_t in_len;
 	uint64_t start_ms;
 	bool ip_counted, user_ip_counted;
@@ -108,7 +108,11 @@ struct imap_session {
 	/* Hooks for the commands to come; NULL until set. */
 	imap_session_cb *on_mailbox_changed; /* delivery stored mail in s->maildir (IDLE) */
 	imap_session_cb *on_drain;           /* queued output went out (large FETCH) */
-	void *cmd_ctx;                       /* the running command's own state */
+	/* The running command's own state, and how to free it when the connection closes before
+	   the command ends (a client gone during a long FETCH). The session forgets both at the
+	   tagged reply: free your state before answering. Called after any job has ended. */
+	void *cmd_ctx;
+	void (*cmd_free)(void *cmd_ctx);
 	struct imap_command uid_cmd;         /* UID <cmd>: the sub-command (imap_cmd_uid.c) */
 };
 

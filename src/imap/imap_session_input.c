@@ -1,6 +1,8 @@
 /* A session's input: the parser's events turned into commands, literals, continuation lines
    and protocol errors. */
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../core/log.h"
 #include "../core/strutil.h"
@@ -25,6 +27,13 @@ static void imap_input_error(struct imap_session *s, bool fatal_error)
 	if (in_line)
 		imap_login_abort(s);
 	s->in_command = true;
+	/* RFC 9051 7.1 TOOBIG: a message over the size limit, refused before "+". */
+	if (!fatal_error && !in_line && strcmp(reason, "literal too large") == 0 &&
+	    imap_parser_command(s->parser) != NULL && imap_parser_command(s->parser)->name != NULL &&
+	    strcasecmp(imap_parser_command(s->parser)->name, "APPEND") == 0) {
+		imap_tagged(s, IMAP_NO, "[TOOBIG] Message too large.");
+		return;
+	}
 	imap_tagged(s, IMAP_BAD, "%s", reason);
 	/* RELIABILITY 59: a line past the limit ends the connection; RFC 7888 4: so does a
 	   non-synchronising literal we cannot take. */
@@ -113,6 +122,13 @@ void imap_session_process(struct imap_session *s)
 	s->processing = false;
 	if (!conn_is_open(s->conn) || s->state == IMAP_STATE_LOGOUT)
 		off = s->in_len;
+	if (off == s->in_len) {
+		/* Most sessions sit idle between commands: they hold no input buffer. */
+		free(s->in);
+		s->in = NULL;
+		s->in_len = 0;
+		return;
+	}
 	memmove(s->in, s->in + off, s->in_len - off);
 	s->in_len -= off;
 }
@@ -121,11 +137,13 @@ void imap_session_input(struct imap_session *s, const uint8_t *data, size_t len)
 {
 	if (s->state == IMAP_STATE_LOGOUT)
 		return; /* after LOGOUT or BYE nothing more is read */
-	if (s->in_len + len > sizeof(s->in)) {
+	if (s->in_len + len > IMAP_INPUT_MAX) {
 		/* Reading pauses while a command waits, so this needs a client that ignores it. */
 		imap_session_bye(s, "Too much pipelined input.", "Too much pipelined input");
 		return;
 	}
+	if (s->in == NULL && (s->in = malloc(IMAP_INPUT_MAX)) == NULL)
+		fatal("out of memory");
 	memcpy(s->in + s->in_len, data, len);
 	s->in_len += len;
 	if (s->state != IMAP_STATE_NOT_AUTH)

@@ -23,6 +23,40 @@ int mbox_fail_index(struct mbox *mb)
 	return mbox_fail(mb, "%s", mbox_index_error(mb->idx));
 }
 
+int mbox_resume(struct mbox *mb)
+{
+	char *error = NULL;
+
+	if (mb->idx != NULL)
+		return 0;
+	if (mbox_index_open(mb->root, &mb->idx, &error) < 0) {
+		mbox_fail(mb, "%s", error != NULL ? error : "cannot open the index");
+		free(error);
+		return -1;
+	}
+	return 0;
+}
+
+/* Sizes and dates learned since the last sync go to the index before it is closed; they are
+   a cache, so a failure only costs learning them again. */
+static void mbox_flush_learned(struct mbox *mb)
+{
+	if (mb->idx != NULL && mb->dirty_count > 0 && mbox_index_begin(mb->idx) == 0) {
+		if (mbox_msgs_flush_dirty(mb) == 0)
+			(void)mbox_index_commit(mb->idx);
+		else
+			mbox_index_rollback(mb->idx);
+	}
+}
+
+void mbox_suspend(struct mbox *mb)
+{
+	if (mb->idx == NULL || mbox_index_in_transaction(mb->idx))
+		return;
+	mbox_flush_learned(mb);
+	mbox_index_close(&mb->idx);
+}
+
 const char *mbox_error(const struct mbox *mb)
 {
 	return mb->error;
@@ -131,12 +165,7 @@ void mbox_close(struct mbox **mbp)
 
 	if (mb == NULL)
 		return;
-	if (mb->idx != NULL && mb->dirty_count > 0 && mbox_index_begin(mb->idx) == 0) {
-		if (mbox_msgs_flush_dirty(mb) == 0)
-			(void)mbox_index_commit(mb->idx);
-		else
-			mbox_index_rollback(mb->idx);
-	}
+	mbox_flush_learned(mb);
 	mbox_unlock(mb);
 	mbox_close_fd(&mb->lock_fd);
 	mbox_close_fd(&mb->tmp_fd);
@@ -442,6 +471,8 @@ int mbox_keyword_add(struct mbox *mb, const char *name, unsigned int *idx_r)
 int mbox_cache_set(struct mbox *mb, uint32_t uid, enum mbox_cache_field field, const void *data,
                    size_t len)
 {
+	if (mbox_resume(mb) < 0)
+		return -1;
 	if (mbox_index_cache_set(mb->idx, mb->fi.id, uid, (int)field, data, len) < 0)
 		return mbox_fail_index(mb);
 	return 0;
@@ -450,6 +481,8 @@ int mbox_cache_set(struct mbox *mb, uint32_t uid, enum mbox_cache_field field, c
 int mbox_cache_get(struct mbox *mb, uint32_t uid, enum mbox_cache_field field, void **data_r,
                    size_t *len_r)
 {
+	if (mbox_resume(mb) < 0)
+		return -1;
 	int ret = mbox_index_cache_get(mb->idx, mb->fi.id, uid, (int)field, data_r, len_r);
 
 	return ret < 0 ? mbox_fail_index(mb) : ret;
@@ -457,6 +490,8 @@ int mbox_cache_get(struct mbox *mb, uint32_t uid, enum mbox_cache_field field, v
 
 int mbox_fts_set(struct mbox *mb, uint32_t uid, const char *header, const char *body)
 {
+	if (mbox_resume(mb) < 0)
+		return -1;
 	if (mbox_index_fts_set(mb->idx, mb->fi.id, uid, header, body) < 0)
 		return mbox_fail_index(mb);
 	return 0;
@@ -464,6 +499,8 @@ int mbox_fts_set(struct mbox *mb, uint32_t uid, const char *header, const char *
 
 int mbox_fts_has(struct mbox *mb, uint32_t uid)
 {
+	if (mbox_resume(mb) < 0)
+		return -1;
 	int ret = mbox_index_fts_has(mb->idx, mb->fi.id, uid);
 
 	return ret < 0 ? mbox_fail_index(mb) : ret;
@@ -475,6 +512,8 @@ int mbox_fts_search(struct mbox *mb, enum mbox_search_scope scope, const char *n
 	enum mbox_index_fts_scope s =
 	    scope == MBOX_SEARCH_BODY ? MBOX_INDEX_FTS_BODY : MBOX_INDEX_FTS_TEXT;
 
+	if (mbox_resume(mb) < 0)
+		return -1;
 	if (mbox_index_fts_search(mb->idx, mb->fi.id, s, needle, uids_r, count_r) < 0)
 		return mbox_fail_index(mb);
 	return 0;
@@ -482,10 +521,14 @@ int mbox_fts_search(struct mbox *mb, enum mbox_search_scope scope, const char *n
 
 int mbox_batch_begin(struct mbox *mb)
 {
+	if (mbox_resume(mb) < 0)
+		return -1;
 	return mbox_index_begin(mb->idx) < 0 ? mbox_fail_index(mb) : 0;
 }
 
 int mbox_batch_commit(struct mbox *mb)
 {
+	if (mbox_resume(mb) < 0)
+		return -1;
 	return mbox_index_commit(mb->idx) < 0 ? mbox_fail_index(mb) : 0;
 }

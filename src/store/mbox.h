@@ -45,6 +45,10 @@ struct mbox;
    that sync count as \Recent for this handle. 0, or -1 with *error_r (malloc'ed). */
 int mbox_open(const char *maildir_root, const char *folder, struct mbox **mb_r, char **error_r);
 void mbox_close(struct mbox **mbp);
+/* Close the handle's index connection (some 90 KiB of SQLite state) until the next call that
+   needs it opens it again: for a session that may sit idle for hours (IDLE). Not inside a
+   batch (then nothing is closed). Blocking (a WAL checkpoint may run): off the event loop. */
+void mbox_suspend(struct mbox *mb);
 const char *mbox_error(const struct mbox *mb);
 
 /* ----- syncing ----- */

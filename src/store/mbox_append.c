@@ -168,6 +168,8 @@ int mbox_append(struct mbox *mb, const struct mbox_append_req *req, uint32_t *ui
 
 	memset(&n, 0, sizeof(n));
 	*uid_r = 0;
+	if (mbox_resume(mb) < 0)
+		return -1;
 	if (append_size(mb, req, &size) < 0)
 		return -1;
 	ret = mbox_quota_fits(mb, req->quota, req->policy, &size, 1);

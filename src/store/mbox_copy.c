@@ -179,6 +179,10 @@ int mbox_copy(struct mbox *src, const uint32_t *uids, size_t count, struct mbox 
 
 	if (seqs == NULL || sizes == NULL || news == NULL)
 		ret = mbox_fail(src, "out of memory");
+	else if (mbox_resume(src) < 0)
+		ret = -1;
+	else if (mbox_resume(dst) < 0)
+		ret = mbox_fail(src, "%s", mbox_error(dst));
 	else
 		ret = copy_run(src, uids, count, dst, quota, policy, seqs, sizes, news, dst_uids_r);
 	for (size_t i = 0; news != NULL && i < count; i++)

@@ -92,6 +92,10 @@ int mbox_expunge(struct mbox *mb, const uint32_t *uids, size_t count,
 	int ret = 0;
 
 	memset(changes_r, 0, sizeof(*changes_r));
+	if (mbox_resume(mb) < 0) {
+		free(gone);
+		return -1;
+	}
 	changes_r->expunged_seqs = malloc((count + 1) * sizeof(uint32_t));
 	changes_r->expunged_uids = malloc((count + 1) * sizeof(uint32_t));
 	if (gone == NULL || changes_r->expunged_seqs == NULL || changes_r->expunged_uids == NULL) {

@@ -281,3 +281,8 @@ int mbox_index_recreate(struct mbox_index **idxp, char **error_r)
 	free(root);
 	return ret;
 }
+
+bool mbox_index_in_transaction(const struct mbox_index *idx)
+{
+	return idx->sql != NULL && sqlite3_get_autocommit(idx->sql) == 0;
+}

@@ -56,6 +56,8 @@ struct mbox_index_msg {
    -wal and -shm) and created again. 0, or -1 with *error_r (malloc'ed, caller frees). */
 int mbox_index_open(const char *maildir_root, struct mbox_index **idx_r, char **error_r);
 void mbox_index_close(struct mbox_index **idxp);
+/* A batch (mbox_index_begin) is open. */
+bool mbox_index_in_transaction(const struct mbox_index *idx);
 /* Close and delete the file, then open afresh: after mbox_index_corrupt(). */
 int mbox_index_recreate(struct mbox_index **idxp, char **error_r);
 

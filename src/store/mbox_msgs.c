@@ -39,7 +39,7 @@ int mbox_msgs_add(struct mbox *mb, const struct mbox_msg *msg)
 	uint32_t pos = mb->count;
 
 	if (mb->count == mb->cap) {
-		uint32_t cap = mb->cap < 1024 ? 1024 : mb->cap + mb->cap / 2;
+		uint32_t cap = mb->cap < 16 ? 16 : mb->cap + mb->cap / 2;
 		struct mbox_msg *more = realloc(mb->msgs, (size_t)cap * sizeof(*more));
 
 		if (more == NULL)

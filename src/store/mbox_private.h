@@ -72,6 +72,9 @@ struct mbox {
 };
 
 int mbox_fail(struct mbox *mb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The index connection, opened again after mbox_suspend(). Every entry point that may touch
+   the index calls it first. 0 or -1. */
+int mbox_resume(struct mbox *mb);
 /* mbox_fail() with the index's message. */
 int mbox_fail_index(struct mbox *mb);
 

@@ -133,6 +133,8 @@ int mbox_store(struct mbox *mb, const uint32_t *uids, size_t count,
 	int ret = 0;
 
 	memset(result_r, 0, sizeof(*result_r));
+	if (mbox_resume(mb) < 0)
+		return -1;
 	if (mbox_index_begin(mb->idx) < 0)
 		return mbox_fail_index(mb);
 	if (mbox_index_folder_get(mb->idx, mb->folder, &mb->fi) <= 0) {

@@ -617,6 +617,8 @@ int mbox_sync(struct mbox *mb, unsigned int flags, struct mbox_changes *changes_
 		return mbox_fail(mb, "%s: %s", mb->path, strerror(errno));
 	if ((flags & MBOX_SYNC_FORCE) == 0 && sync_unchanged(mb, &cur, &new))
 		return 0;
+	if (mbox_resume(mb) < 0)
+		return -1;
 	memset(&ctx, 0, sizeof(ctx));
 	ret = sync_run(mb, &ctx, ch);
 	if (ret == 0) {

@@ -54,3 +54,23 @@ def untagged(lines, word):
         if line.startswith("* ") and word in parts[1:3]:
             out.append(line)
     return out
+
+
+def message_file(m, uid, folder=""):
+    """The file in cur/ of bob's folder ("" INBOX, ".Work") holding UID uid, from the uid list
+    (Dovecot v3 format: "<uid> [fields] :<base name>")."""
+    root = maildir(m) / folder if folder else maildir(m)
+    for line in (root / "maild-uidlist").read_text().splitlines()[1:]:
+        fields = line.split(" ")
+        if fields[0] == str(uid):
+            base = line.split(":", 1)[1]
+            for f in (root / "cur").iterdir():
+                if f.name.split(":2,")[0] == base:
+                    return f
+    raise LookupError(f"UID {uid} not in {root}")
+
+
+def set_file_flags(m, uid, letters, folder=""):
+    """Give the message with UID uid the Maildir flags letters, as another program would."""
+    f = message_file(m, uid, folder)
+    f.rename(f.with_name(f.name.split(":2,")[0] + ":2," + letters))

@@ -6,7 +6,7 @@ import socket
 import time
 
 from conftest import SLOW
-from imap_support import deliver, login, maildir, raw_login, untagged
+from imap_support import deliver, login, maildir, raw_login, set_file_flags, untagged
 from test_imap_session import imapd  # noqa: F401  (the fixture)
 
 
@@ -183,9 +183,7 @@ def test_noop_and_check_report_new_mail_and_expunges_by_others(imapd):
     assert "* 3 EXISTS" in lines and "* 3 RECENT" in lines
     assert lines[-1] == "N OK NOOP completed."
     # another session expunges message 1 (its file flagged \Deleted from outside)
-    root = maildir(imapd)
-    first = sorted((root / "cur").iterdir(), key=lambda f: f.name)[0]
-    os.rename(first, str(first).split(":2,")[0] + ":2,T")
+    set_file_flags(imapd, 1, "T")
     other = raw_login(imapd, "O")
     select(other)
     other.send(b"C CLOSE\r\n")
@@ -222,10 +220,8 @@ def test_select_condstore_and_qresync_resynchronise_a_client(imapd):
     r.send(b"U UNSELECT\r\n")
     r.until_tagged("U")
     # while the client is away: message 2 is flagged, message 3 goes
-    root = maildir(imapd)
-    files = sorted((root / "cur").iterdir(), key=lambda f: f.name)
-    os.rename(files[1], str(files[1]).split(":2,")[0] + ":2,F")
-    os.rename(files[2], str(files[2]).split(":2,")[0] + ":2,T")
+    set_file_flags(imapd, 2, "F")
+    set_file_flags(imapd, 3, "T")
     other = raw_login(imapd, "O")
     select(other)
     other.send(b"C CLOSE\r\n")
@@ -271,9 +267,7 @@ def test_idle_reports_expunges_by_another_session(imapd):
     select(r)
     r.send(b"I IDLE\r\n")
     assert r.line() == "+ idling"
-    root = maildir(imapd)
-    first = sorted((root / "cur").iterdir(), key=lambda f: f.name)[0]
-    os.rename(first, str(first).split(":2,")[0] + ":2,T")
+    set_file_flags(imapd, 1, "T")
     other = raw_login(imapd, "O")
     select(other)
     other.send(b"C CLOSE\r\n")

@@ -322,6 +322,47 @@ static void test_cache_blobs_round_trip_and_go_with_expunge(void **state)
 	mbox_close(&mb);
 }
 
+/* An idle session's handle gives its index connection back; every operation after that
+   opens it again, and what was learned before is kept. */
+static void test_suspended_handle_reopens_its_index_on_demand(void **state)
+{
+	const char *root = *state;
+	struct mbox_store_req seen = {.mode = MBOX_STORE_ADD, .flags = MBOX_FLAG_SEEN};
+	struct mbox_store_result res;
+	struct mbox_changes ch;
+	struct mbox_msg_info info;
+	struct mbox *mb = open_box(root, ""), *other;
+	uint32_t uid = append_text(mb, msg1, 0), *found = NULL;
+	size_t n = 0;
+
+	mbox_suspend(mb);
+	mbox_suspend(mb); /* twice is harmless */
+	/* unchanged folder: the sync needs no index */
+	assert_int_equal(mbox_sync(mb, 0, &ch), 0);
+	mbox_changes_free(&ch);
+	assert_int_equal(mbox_store(mb, &uid, 1, &seen, &res), 0);
+	mbox_store_result_free(&res);
+	mbox_suspend(mb);
+	/* another handle adds a message: the suspended one syncs it in */
+	other = open_box(root, "");
+	append_text(other, "Subject: two\r\n\r\nsecond\r\n", 0);
+	mbox_close(&other);
+	assert_int_equal(mbox_sync(mb, 0, &ch), 0);
+	mbox_changes_free(&ch);
+	assert_int_equal(mbox_count(mb), 2);
+	assert_int_equal(mbox_msg(mb, 1, &info), 1);
+	assert_true(info.flags & MBOX_FLAG_SEEN);
+	mbox_suspend(mb);
+	assert_int_equal(mbox_fts_set(mb, uid, "Subject: hello", "The Zanzibarite is a mineral."), 0);
+	mbox_suspend(mb);
+	assert_int_equal(mbox_fts_search(mb, MBOX_SEARCH_BODY, "zanzibar", &found, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(found[0], uid);
+	free(found);
+	mbox_suspend(mb);
+	mbox_close(&mb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,6 +375,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_copy_links_keeps_flags_and_maps_keywords, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_move_expunges_from_the_source, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_suspended_handle_reopens_its_index_on_demand, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_full_text_search_is_a_substring_match, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_cache_blobs_round_trip_and_go_with_expunge, setup,

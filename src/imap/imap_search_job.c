@@ -1,0 +1,171 @@
+/* SEARCH/SORT/THREAD on the thread pool and their streamed answers (imap_search_job.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/log.h"
+#include "../core/strutil.h"
+#include "imap_search_job.h"
+
+struct imap_search_job *imap_search_job_new(struct imap_session *s, struct imap_search_prog *prog,
+                                            bool uid, const char *ok_text,
+                                            imap_search_render_fn *render)
+{
+	struct imap_search_job *job = calloc(1, sizeof(*job));
+
+	if (job == NULL)
+		fatal("out of memory");
+	job->mb = s->sel->mb;
+	job->prog = prog;
+	job->uid = uid;
+	job->ok_text = ok_text;
+	job->render = render;
+	(void)str_copy(job->tag, sizeof(job->tag), s->tag);
+	return job;
+}
+
+static void imap_search_job_free(void *arg)
+{
+	struct imap_search_job *job = arg;
+
+	imap_search_prog_free(&job->prog);
+	imap_search_result_free(&job->res);
+	mime_buf_free(&job->out);
+	free(job->error);
+	if (job->arg_free != NULL)
+		job->arg_free(job->arg);
+	free(job);
+}
+
+static void imap_search_work(void *arg)
+{
+	struct imap_search_job *job = arg;
+
+	if (imap_search_run(job->mb, job->prog, &job->res, &job->error) == 0)
+		(void)job->render(job);
+}
+
+/* ----- streaming ----- */
+
+/* Jobs whose answer is being written, so that one whose session closed meanwhile (on_drain
+   then never comes, and the session frees nothing of a command's own) is found and freed
+   when the next answer starts: an orphan is a job no session holds as cmd_ctx. */
+struct imap_search_streaming {
+	struct imap_search_job *job;
+	struct imap_search_streaming *next;
+};
+static struct imap_search_streaming *imap_streaming;
+
+static bool imap_search_held(const struct imap_server *srv, const void *job)
+{
+	for (const struct imap_session *o = srv->sessions; o != NULL; o = o->next) {
+		if (o->cmd_ctx == job)
+			return true;
+	}
+	return false;
+}
+
+static void imap_search_collect(const struct imap_server *srv)
+{
+	for (struct imap_search_streaming **pp = &imap_streaming; *pp != NULL;) {
+		struct imap_search_streaming *e = *pp;
+
+		if (imap_search_held(srv, e->job)) {
+			pp = &e->next;
+			continue;
+		}
+		*pp = e->next;
+		imap_search_job_free(e->job);
+		free(e);
+	}
+}
+
+static void imap_search_forget(struct imap_search_job *job)
+{
+	for (struct imap_search_streaming **pp = &imap_streaming; *pp != NULL; pp = &(*pp)->next) {
+		if ((*pp)->job == job) {
+			struct imap_search_streaming *e = *pp;
+
+			*pp = e->next;
+			free(e);
+			return;
+		}
+	}
+}
+
+static void imap_search_write_more(struct imap_session *s)
+{
+	struct imap_search_job *job = s->cmd_ctx;
+	char text[64];
+	bool uid = job->uid;
+
+	while (job->out_pos < job->out.len) {
+		size_t n = job->out.len - job->out_pos;
+
+		if (!conn_is_open(s->conn))
+			return; /* the close frees the session; imap_search_collect() the job */
+		if (conn_output_pending(s->conn) >= IMAP_SEARCH_OUT_MARK) {
+			s->on_drain = imap_search_write_more;
+			return;
+		}
+		n = n < IMAP_SEARCH_OUT_PIECE ? n : IMAP_SEARCH_OUT_PIECE;
+		imap_write(s, job->out.p + job->out_pos, n);
+		job->out_pos += n;
+	}
+	s->on_drain = NULL;
+	s->cmd_ctx = NULL;
+	imap_search_forget(job);
+	(void)str_copy(text, sizeof(text), job->ok_text);
+	imap_search_job_free(job);
+	/* RFC 9051 7.5.1: no EXPUNGE after SEARCH/SORT/THREAD, only after their UID forms. */
+	imap_mailbox_done(s, uid, text);
+}
+
+static void imap_search_after(struct imap_session *s, void *arg)
+{
+	struct imap_search_job *job = arg;
+	struct imap_search_streaming *e;
+
+	if (job->error != NULL) {
+		log_error("imap(%s): search in %s failed: %s", s->user,
+		          s->sel != NULL ? s->sel->name.name : "?", job->error);
+		imap_search_job_free(job);
+		imap_tagged(s, IMAP_NO, "[SERVERBUG] Search failed; see the server log.");
+		return;
+	}
+	imap_search_collect(s->srv);
+	e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		fatal("out of memory");
+	e->job = job;
+	e->next = imap_streaming;
+	imap_streaming = e;
+	s->cmd_ctx = job;
+	imap_search_write_more(s);
+}
+
+void imap_search_job_start(struct imap_session *s, struct imap_search_job *job)
+{
+	const char *error;
+
+	if (imap_search_prepare(job->prog, job->mb, &error) < 0) {
+		imap_search_job_free(job);
+		imap_tagged(s, IMAP_BAD, "%s", error);
+		return;
+	}
+	/* RFC 7162 3.1: a MODSEQ search key enables CONDSTORE. */
+	if (job->prog->has_modseq)
+		s->sel->condstore = true;
+	if (imap_job_run(s, imap_search_work, imap_search_after, imap_search_job_free, job) < 0) {
+		imap_search_job_free(job);
+		imap_tagged(s, IMAP_NO, "[INUSE] Another operation is under way.");
+	}
+}
+
+void imap_search_parse_failed(struct imap_session *s, int rc, const char *error)
+{
+	if (rc == IMAP_SEARCH_BADCHARSET)
+		imap_tagged(s, IMAP_NO, "%s", error);
+	else
+		imap_tagged(s, IMAP_BAD, "%s", error);
+}

@@ -1,0 +1,335 @@
+/* One message's data for SEARCH/SORT/THREAD, and filling the full-text index
+   (imap_search_msg.h). Pool threads only. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../core/log.h"
+#include "../store/mime_decode.h"
+#include "../store/mime_header.h"
+#include "../store/mime_parse.h"
+#include "imap_search_msg.h"
+
+static const struct {
+	const char *name;
+	enum mbox_cache_field field;
+} imap_hdr_fields[IMAP_HDR_COUNT] = {
+    [IMAP_HDR_DATE] = {"Date", MBOX_CACHE_HDR_DATE},
+    [IMAP_HDR_SUBJECT] = {"Subject", MBOX_CACHE_HDR_SUBJECT},
+    [IMAP_HDR_FROM] = {"From", MBOX_CACHE_HDR_FROM},
+    [IMAP_HDR_TO] = {"To", MBOX_CACHE_HDR_TO},
+    [IMAP_HDR_CC] = {"Cc", MBOX_CACHE_HDR_CC},
+    [IMAP_HDR_MESSAGE_ID] = {"Message-ID", MBOX_CACHE_HDR_MESSAGE_ID},
+    [IMAP_HDR_REFERENCES] = {"References", MBOX_CACHE_HDR_REFERENCES},
+    [IMAP_HDR_IN_REPLY_TO] = {"In-Reply-To", MBOX_CACHE_HDR_IN_REPLY_TO},
+};
+
+struct imap_hdr_pending {
+	uint32_t uid;
+	char *val[IMAP_HDR_COUNT];
+	size_t len[IMAP_HDR_COUNT];
+};
+
+void imap_msgdata_init(struct imap_msgdata *d, struct mbox *mb)
+{
+	memset(d, 0, sizeof(*d));
+	d->mb = mb;
+}
+
+static void imap_msgdata_flush(struct imap_msgdata *d)
+{
+	if (d->npending == 0)
+		return;
+	/* The index is a cache: a failed write costs a later re-read, nothing else. */
+	if (mbox_batch_begin(d->mb) == 0) {
+		for (size_t i = 0; i < d->npending; i++) {
+			for (int h = 0; h < IMAP_HDR_COUNT; h++)
+				(void)mbox_cache_set(d->mb, d->pending[i].uid,
+				                     imap_hdr_fields[h].field, d->pending[i].val[h],
+				                     d->pending[i].len[h]);
+		}
+		(void)mbox_batch_commit(d->mb);
+	}
+	for (size_t i = 0; i < d->npending; i++) {
+		for (int h = 0; h < IMAP_HDR_COUNT; h++)
+			free(d->pending[i].val[h]);
+	}
+	d->npending = 0;
+}
+
+static void imap_msgdata_reset(struct imap_msgdata *d)
+{
+	for (int h = 0; h < IMAP_HDR_COUNT; h++) {
+		free(d->hdr[h]);
+		d->hdr[h] = NULL;
+		d->hdr_have[h] = false;
+	}
+	if (d->map != NULL)
+		munmap((void *)d->map, d->map_len);
+	d->map = NULL;
+	d->map_len = d->header_len = 0;
+	d->file_tried = false;
+	d->gone = false;
+}
+
+void imap_msgdata_set(struct imap_msgdata *d, uint32_t seq)
+{
+	imap_msgdata_reset(d);
+	if (d->npending >= IMAP_MSGDATA_BATCH)
+		imap_msgdata_flush(d);
+	d->seq = seq;
+	if (mbox_msg(d->mb, seq, &d->info) != 1)
+		fatal("imap search: message %u out of range", seq);
+}
+
+void imap_msgdata_deinit(struct imap_msgdata *d)
+{
+	imap_msgdata_reset(d);
+	imap_msgdata_flush(d);
+	free(d->pending);
+	d->pending = NULL;
+}
+
+static void imap_msgdata_map(struct imap_msgdata *d)
+{
+	struct stat st;
+	int fd;
+	void *p;
+
+	d->file_tried = true;
+	fd = mbox_msg_open(d->mb, d->seq);
+	if (fd < 0) {
+		d->gone = true; /* expunged by someone else: the next sync reports it */
+		return;
+	}
+	if (fstat(fd, &st) == 0 && st.st_size > 0) {
+		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p != MAP_FAILED) {
+			d->map = p;
+			d->map_len = (size_t)st.st_size;
+			d->header_len = mime_header_size(d->map, d->map_len);
+		}
+	}
+	close(fd);
+}
+
+const uint8_t *imap_msgdata_file(struct imap_msgdata *d, size_t *len_r)
+{
+	if (!d->file_tried)
+		imap_msgdata_map(d);
+	*len_r = d->map_len;
+	return d->map;
+}
+
+const uint8_t *imap_msgdata_header(struct imap_msgdata *d, size_t *len_r)
+{
+	if (!d->file_tried)
+		imap_msgdata_map(d);
+	*len_r = d->header_len;
+	return d->map;
+}
+
+static char *imap_strndup(const void *p, size_t len)
+{
+	char *s = malloc(len + 1);
+
+	if (s == NULL)
+		fatal("out of memory");
+	if (len > 0)
+		memcpy(s, p, len);
+	s[len] = '\0';
+	return s;
+}
+
+/* Every field not yet held, from the file; queued for the cache when the file is there. */
+static void imap_msgdata_from_file(struct imap_msgdata *d)
+{
+	size_t hlen;
+	const uint8_t *hdr = imap_msgdata_header(d, &hlen);
+	struct imap_hdr_pending *pend = NULL;
+
+	if (hdr != NULL) {
+		if (d->npending % IMAP_MSGDATA_BATCH == 0) {
+			d->pending = realloc(d->pending, (d->npending + IMAP_MSGDATA_BATCH) *
+			                                     sizeof(*d->pending));
+			if (d->pending == NULL)
+				fatal("out of memory");
+		}
+		pend = &d->pending[d->npending++];
+		pend->uid = d->info.uid;
+	}
+	for (int h = 0; h < IMAP_HDR_COUNT; h++) {
+		struct mime_field f;
+		char *val;
+		size_t len = 0;
+
+		if (hdr != NULL && mime_header_find(hdr, hlen, imap_hdr_fields[h].name, &f) == 1) {
+			val = malloc(f.value_len + 1);
+			if (val == NULL)
+				fatal("out of memory");
+			len = mime_unfold(f.value, f.value_len, val);
+		} else {
+			val = imap_strndup("", 0);
+		}
+		if (pend != NULL) {
+			pend->val[h] = imap_strndup(val, len);
+			pend->len[h] = len;
+		}
+		if (d->hdr_have[h]) {
+			free(val);
+			continue;
+		}
+		d->hdr[h] = val;
+		d->hdr_len[h] = len;
+		d->hdr_have[h] = true;
+	}
+}
+
+const char *imap_msgdata_hdr(struct imap_msgdata *d, enum imap_hdr h, size_t *len_r)
+{
+	if (!d->hdr_have[h]) {
+		void *data;
+		size_t len;
+
+		if (mbox_cache_get(d->mb, d->info.uid, imap_hdr_fields[h].field, &data, &len) ==
+		    1) {
+			d->hdr[h] = data;
+			d->hdr_len[h] = len;
+			d->hdr_have[h] = true;
+		} else {
+			imap_msgdata_from_file(d);
+		}
+	}
+	*len_r = d->hdr_len[h];
+	return d->hdr[h];
+}
+
+/* ----- the full-text index ----- */
+
+/* Text per index transaction: bounded so a batch of big messages stays in memory bounds. */
+#define IMAP_FTS_BATCH_BYTES (8u * 1024 * 1024)
+
+struct imap_fts_entry {
+	uint32_t uid;
+	char *header, *body;
+};
+
+/* Every header field as "name: decoded value" per line. */
+static void imap_fts_header_text(const struct mime_message *m, struct mime_buf *out)
+{
+	struct mime_header_iter it;
+	struct mime_field f;
+	char *raw;
+
+	mime_header_iter_init(&it, m->buf + m->root->header_off, m->root->header_len);
+	while (mime_header_next(&it, &f)) {
+		size_t n;
+
+		raw = malloc(f.value_len + 1);
+		if (raw == NULL)
+			fatal("out of memory");
+		n = mime_unfold(f.value, f.value_len, raw);
+		mime_buf_append(out, f.name, f.name_len);
+		mime_buf_append_str(out, ": ");
+		mime_encword_decode((const uint8_t *)raw, n, out);
+		mime_buf_append_c(out, '\n');
+		free(raw);
+	}
+}
+
+/* The decoded text parts, without the message's own header fields: mime_text_extract()
+   writes the header of a part whose parent is NULL or a message, so it gets a copy of the
+   root with a parent that is neither (embedded messages keep their headers: they are body). */
+static void imap_fts_body_text(const struct mime_message *m, struct mime_buf *out)
+{
+	struct mime_part not_a_message = {0}, root = *m->root;
+	struct mime_message copy = *m;
+
+	root.parent = &not_a_message;
+	copy.root = &root;
+	(void)mime_text_extract(&copy, MIME_TEXT_MAX_DEFAULT, out);
+}
+
+static void imap_fts_extract(struct imap_msgdata *d, struct imap_fts_entry *e)
+{
+	struct mime_buf header = MIME_BUF_INIT, body = MIME_BUF_INIT;
+	struct mime_message *m;
+	size_t len;
+	const uint8_t *file = imap_msgdata_file(d, &len);
+
+	m = mime_message_parse(file != NULL ? file : (const uint8_t *)"", len, NULL);
+	imap_fts_header_text(m, &header);
+	imap_fts_body_text(m, &body);
+	mime_message_free(&m);
+	e->uid = d->info.uid;
+	e->header = imap_strndup(mime_buf_str(&header), header.len);
+	e->body = imap_strndup(mime_buf_str(&body), body.len);
+	mime_buf_free(&header);
+	mime_buf_free(&body);
+}
+
+static int imap_fts_write(struct mbox *mb, struct imap_fts_entry *e, size_t n)
+{
+	int rc = mbox_batch_begin(mb);
+
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = mbox_fts_set(mb, e[i].uid, e[i].header, e[i].body);
+	if (rc == 0)
+		rc = mbox_batch_commit(mb);
+	for (size_t i = 0; i < n; i++) {
+		free(e[i].header);
+		free(e[i].body);
+	}
+	return rc;
+}
+
+static char *imap_fts_error(struct mbox *mb)
+{
+	char *e = imap_strndup(mbox_error(mb), strlen(mbox_error(mb)));
+
+	return e;
+}
+
+int imap_search_fts_update(struct mbox *mb, char **error_r)
+{
+	struct imap_fts_entry batch[IMAP_MSGDATA_BATCH];
+	struct imap_msgdata d;
+	size_t n = 0, bytes = 0;
+	uint32_t count = mbox_count(mb);
+	int rc = 0;
+
+	imap_msgdata_init(&d, mb);
+	for (uint32_t seq = 1; seq <= count && rc == 0; seq++) {
+		int has = mbox_fts_has(mb, mbox_uid(mb, seq));
+
+		if (has != 0) {
+			rc = has < 0 ? -1 : 0;
+			continue;
+		}
+		imap_msgdata_set(&d, seq);
+		if (!d.file_tried)
+			imap_msgdata_map(&d);
+		if (d.gone)
+			continue; /* not indexed: tried again by the next search */
+		imap_fts_extract(&d, &batch[n]);
+		bytes += strlen(batch[n].header) + strlen(batch[n].body);
+		if (++n == IMAP_MSGDATA_BATCH || bytes >= IMAP_FTS_BATCH_BYTES) {
+			rc = imap_fts_write(mb, batch, n);
+			n = bytes = 0;
+		}
+	}
+	imap_msgdata_deinit(&d);
+	if (rc == 0 && n > 0)
+		rc = imap_fts_write(mb, batch, n);
+	else if (n > 0)
+		for (size_t i = 0; i < n; i++) {
+			free(batch[i].header);
+			free(batch[i].body);
+		}
+	if (rc < 0)
+		*error_r = imap_fts_error(mb);
+	return rc;
+}

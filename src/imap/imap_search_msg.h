@@ -1,0 +1,73 @@
+#ifndef MAILD_IMAP_SEARCH_MSG_H
+#define MAILD_IMAP_SEARCH_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../store/mbox.h"
+
+/*
+ * What SEARCH, SORT and THREAD read of one message at a time, on a pool thread: header
+ * fields through the index's cache blobs, the file itself when it must be read.
+ *
+ * Cache convention (shared with whoever else reads MBOX_CACHE_HDR_*): the blob of a
+ * MBOX_CACHE_HDR_* field is the value of the first such header field of the message,
+ * unfolded (mime_unfold: line ends removed, blanks trimmed), NOT decoded (RFC 2047 words
+ * stay); an empty blob when the message has no such field. The eight HDR fields of a
+ * message are always written together, in one index transaction per batch of messages, the
+ * first time one of them is needed and missing, so a message's file is read once.
+ */
+
+enum imap_hdr {
+	IMAP_HDR_DATE,
+	IMAP_HDR_SUBJECT,
+	IMAP_HDR_FROM,
+	IMAP_HDR_TO,
+	IMAP_HDR_CC,
+	IMAP_HDR_MESSAGE_ID,
+	IMAP_HDR_REFERENCES,
+	IMAP_HDR_IN_REPLY_TO,
+	IMAP_HDR_COUNT
+};
+
+/* Messages whose fields are held for one index transaction. */
+#define IMAP_MSGDATA_BATCH 256u
+
+struct imap_hdr_pending;
+
+struct imap_msgdata {
+	struct mbox *mb;
+	uint32_t seq;
+	struct mbox_msg_info info;
+	bool hdr_have[IMAP_HDR_COUNT];
+	char *hdr[IMAP_HDR_COUNT]; /* malloc'ed, NUL-terminated */
+	size_t hdr_len[IMAP_HDR_COUNT];
+	/* the file, mapped on demand */
+	bool file_tried;
+	bool gone;          /* the file could not be opened */
+	const uint8_t *map; /* NULL when gone or empty */
+	size_t map_len, header_len;
+	/* cache writes waiting for a batch */
+	struct imap_hdr_pending *pending;
+	size_t npending;
+};
+
+void imap_msgdata_init(struct imap_msgdata *d, struct mbox *mb);
+/* Move to message seq (1..mbox_count), forgetting the previous one; writes a full batch of
+   cache blobs first. */
+void imap_msgdata_set(struct imap_msgdata *d, uint32_t seq);
+/* The unfolded, undecoded value of the field ("" when absent, or the file is gone). */
+const char *imap_msgdata_hdr(struct imap_msgdata *d, enum imap_hdr h, size_t *len_r);
+/* The message's bytes (NULL with *len_r 0 when the file is gone or empty) and its header
+   section. */
+const uint8_t *imap_msgdata_file(struct imap_msgdata *d, size_t *len_r);
+const uint8_t *imap_msgdata_header(struct imap_msgdata *d, size_t *len_r);
+/* Write pending cache blobs and release everything. */
+void imap_msgdata_deinit(struct imap_msgdata *d);
+
+/* Put every message of mb that the full-text index lacks into it (header values and text
+   parts decoded, mbox_fts_set), in batches. 0, or -1 with *error_r malloc'ed. */
+int imap_search_fts_update(struct mbox *mb, char **error_r);
+
+#endif
