@@ -156,7 +156,9 @@ static bool imap_ip_is_loopback(const char *ip)
 
 bool imap_session_login_allowed(const struct imap_session *s)
 {
-	if (conn_is_tls(s->conn))
+	/* On 993 the greeting is written before the handshake ends, yet it can only go out
+	   encrypted: its CAPABILITY must not say LOGINDISABLED (mbsync believes it). */
+	if (conn_is_tls(s->conn) || s->service == IMAP_SERVICE_IMAPS)
 		return true;
 	return s->srv->limits.plaintext_auth_loopback && imap_ip_is_loopback(conn_peer_ip(s->conn));
 }

@@ -634,11 +634,12 @@ def mbsync(m, work, *args):
     import subprocess
     config = work / "mbsyncrc"
     config.write_text(f"""IMAPAccount bob
-Host 127.0.0.1
+Host localhost
 Port {m.imap_ports['imaps']}
 User bob@example.test
 Pass "correct horse"
 SSLType IMAPS
+AuthMechs LOGIN
 CertificateFile {m.dir}/tls/cert.pem
 
 IMAPStore far
@@ -697,12 +698,12 @@ def test_mbsync_two_way_sync_of_several_folders(imapd, tmp_path):
     assert st["Local"] == {"MESSAGES": 1, "UNSEEN": 0}
 
     # near side: read one INBOX message, delete one of Work
-    inbox_cur = tmp_path / "mail" / "INBOX" / "cur"
-    first_msg = sorted(inbox_cur.iterdir())[0]
+    inbox = tmp_path / "mail" / "INBOX"
+    first_msg = sorted(p for sub in ["new", "cur"] for p in (inbox / sub).iterdir())[0]
     base, _, flags = first_msg.name.partition(":2,")
-    first_msg.rename(inbox_cur / f"{base}:2,{flags}S")
-    work_cur = tmp_path / "mail" / "Work" / "cur"
-    sorted(work_cur.iterdir())[0].unlink()
+    first_msg.rename(inbox / "cur" / f"{base}:2,{flags}S")
+    work = tmp_path / "mail" / "Work"
+    sorted(p for sub in ["new", "cur"] for p in (work / sub).iterdir())[0].unlink()
     # far side: flag an INBOX message, expunge the Sent one
     ok(cmd(r, "SELECT INBOX"))
     ok(cmd(r, "STORE 3 +FLAGS (\\Flagged)"))
@@ -727,3 +728,12 @@ def test_mbsync_two_way_sync_of_several_folders(imapd, tmp_path):
     st = statuses(ok(cmd(r, 'LIST "" * RETURN (STATUS (MESSAGES))')))
     assert st["INBOX"]["MESSAGES"] == 3 and st["Work"]["MESSAGES"] == 1
     assert st["Sent"]["MESSAGES"] == 0 and st["Local"]["MESSAGES"] == 1
+
+
+def test_the_993_greeting_does_not_say_logindisabled(imapd):
+    # written before the TLS handshake ends but sent encrypted: mbsync trusts these
+    # capabilities and would not log in
+    from test_imap_session import Raw
+    r = Raw(imapd, "imaps", tls=True)
+    caps = re.match(r"\* OK \[CAPABILITY ([^]]*)\]", r.greeting)[1].split()
+    assert "AUTH=PLAIN" in caps and "LOGINDISABLED" not in caps and "STARTTLS" not in caps
