@@ -6,27 +6,29 @@
 /* Announced only after login: every one of them is about mailboxes. Remove an entry here when
    its command is not there yet; nothing else lists them. */
 static const char *const imap_capabilities_authed[] = {
-    "LITERAL+",          /* RFC 7888: after login the message size limit applies instead */
-    "ID",                /* RFC 2971 */
-    "ENABLE",            /* RFC 5161 */
-    "IDLE",              /* RFC 2177 */
-    "NAMESPACE",         /* RFC 2342 */
-    "UNSELECT",          /* RFC 3691 */
-    "UIDPLUS",           /* RFC 4315 */
-    "MOVE",              /* RFC 6851 */
-    "SPECIAL-USE",       /* RFC 6154 */
-    "LIST-EXTENDED",     /* RFC 5258 */
-    "LIST-STATUS",       /* RFC 5819 */
-    "CONDSTORE",         /* RFC 7162 */
-    "QRESYNC",           /* RFC 7162 */
-    "ESEARCH",           /* RFC 4731 */
-    "QUOTA",             /* RFC 9208 */
-    "QUOTA=RES-STORAGE", /* RFC 9208 5.1: the one resource an account's quota limits */
-    "SORT",              /* RFC 5256 */
-    "THREAD=REFERENCES", /* RFC 5256 */
+    "LITERAL+",              /* RFC 7888: after login the message size limit applies instead */
+    "ID",                    /* RFC 2971 */
+    "ENABLE",                /* RFC 5161 */
+    "IDLE",                  /* RFC 2177 */
+    "NAMESPACE",             /* RFC 2342 */
+    "UNSELECT",              /* RFC 3691 */
+    "UIDPLUS",               /* RFC 4315 */
+    "MOVE",                  /* RFC 6851 */
+    "SPECIAL-USE",           /* RFC 6154 */
+    "LIST-EXTENDED",         /* RFC 5258 */
+    "LIST-STATUS",           /* RFC 5819 */
+    "STATUS=SIZE",           /* RFC 8438 */
+    "BINARY",                /* RFC 3516 */
+    "CONDSTORE",             /* RFC 7162 */
+    "QRESYNC",               /* RFC 7162 */
+    "ESEARCH",               /* RFC 4731 */
+    "QUOTA",                 /* RFC 9208 */
+    "QUOTA=RES-STORAGE",     /* RFC 9208 5.1: the one resource an account's quota limits */
+    "SORT",                  /* RFC 5256 */
+    "THREAD=REFERENCES",     /* RFC 5256 */
     "THREAD=ORDEREDSUBJECT", /* RFC 5256 */
-    "SORT=DISPLAY",      /* RFC 5957 */
-    "UTF8=ACCEPT",       /* RFC 6855 */
+    "SORT=DISPLAY",          /* RFC 5957 */
+    "UTF8=ACCEPT",           /* RFC 6855 */
 };
 
 /* Before login. LITERAL-: non-synchronising literals only up to 4096 octets (RFC 7888 4), so
