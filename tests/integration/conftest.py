@@ -19,6 +19,9 @@ MAILCTL_BIN = MAILD_BIN.parent / "mailctl"
 VALGRIND = os.environ.get("MAILD_VALGRIND") == "1"
 # Instrumented processes start and answer several times slower: waits (never assertions on
 # speed) stretch accordingly.
+# Scale tests (tens of thousands of messages or folders, 20 MB messages, slow readers of
+# megabytes): the plain and ASan runs cover them; under valgrind they would take most of an hour.
+scale_test = pytest.mark.skipif(VALGRIND, reason="scale test: run by the plain and ASan suites")
 SLOW = 6 if VALGRIND else (2 if "asan" in str(MAILD_BIN) else 1)
 
 ROLES = ["accounts", "smtp", "filter", "delivery", "queue", "imap", "admin"]

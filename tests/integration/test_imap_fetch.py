@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import MAILD_BIN, SLOW, VALGRIND, proc_status, wait_until
+from conftest import MAILD_BIN, SLOW, VALGRIND, proc_status, scale_test, wait_until
 from imap_support import USER, deliver, login, maildir, raw_login, untagged
 from test_imap_session import PASSWORD, imapd  # noqa: F401  (the fixture)
 
@@ -502,6 +502,7 @@ def put_big(m, mib=20):
     return data
 
 
+@scale_test
 def test_a_20mb_message_whole_and_in_partials_with_bounded_memory(imapd):
     data = put_big(imapd)
     r = raw_login(imapd)
@@ -523,6 +524,7 @@ def test_a_20mb_message_whole_and_in_partials_with_bounded_memory(imapd):
     r.close()
 
 
+@scale_test
 def test_clients_that_stop_reading_a_big_fetch_leave_no_memory_or_files_behind(imapd):
     put_big(imapd)
     big = next((maildir(imapd) / "new").iterdir())
@@ -556,6 +558,7 @@ def test_clients_that_stop_reading_a_big_fetch_leave_no_memory_or_files_behind(i
     r.close()
 
 
+@scale_test
 def test_flags_of_a_large_folder_come_whole_and_in_order(imapd):
     root = maildir(imapd)
     uid, gid = vmail_ids()

@@ -6,6 +6,7 @@ import pwd
 import re
 import time
 
+from conftest import scale_test
 from imap_support import deliver, login, maildir, raw_login
 from test_imap_session import imapd  # noqa: F401  (the fixture)
 
@@ -244,6 +245,7 @@ def test_list_status_of_the_selected_folder_comes_from_the_session(imapd):
         '* STATUS "INBOX" (MESSAGES 2 RECENT 2)')
 
 
+@scale_test
 def test_a_huge_folder_list_is_streamed_to_a_slow_reader(imapd):
     # 20 000 folders with 200-byte names: about 4.6 MB of LIST responses, more than the
     # session may queue (IMAP_OUTPUT_LIMIT, 4 MiB) and than socket buffers hold: they can
@@ -260,6 +262,7 @@ def test_a_huge_folder_list_is_streamed_to_a_slow_reader(imapd):
     assert all(w["restarts"] == 0 for w in imapd.status()["workers"])
 
 
+@scale_test
 def test_list_status_over_many_folders_reads_them_in_batches(imapd):
     make_folder_dirs(imapd, [f".Many{i:03d}" for i in range(100)])
     put_message(imapd, ".Many077")
@@ -271,6 +274,7 @@ def test_list_status_over_many_folders_reads_them_in_batches(imapd):
     assert sum(v["MESSAGES"] for v in st.values()) == 1
 
 
+@scale_test
 def test_a_client_that_leaves_during_a_streamed_list_does_not_hurt_others(imapd):
     make_folder_dirs(imapd, [f".{'G' * 200}{i:05d}" for i in range(20000)], whole=False)
     make_folder_dirs(imapd, [f".H{i:03d}" for i in range(100)])

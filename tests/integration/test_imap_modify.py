@@ -8,7 +8,7 @@ import signal
 import socket
 import time
 
-from conftest import SLOW, proc_status, wait_until
+from conftest import SLOW, proc_status, scale_test, wait_until
 from imap_support import USER, deliver, login, maildir, message, raw_login
 from test_imap_session import PASSWORD, Raw, imapd, make_imapd, tls_context  # noqa: F401
 
@@ -182,6 +182,7 @@ def test_append_before_login_is_refused_without_touching_a_disk(imapd):
     r.close()
 
 
+@scale_test
 def test_append_of_20_mb_at_the_size_limit_keeps_the_worker_small(make_imapd):
     m = make_imapd("limits.message_size = 20M\n")
     limit = 20 * 1024 * 1024
@@ -427,6 +428,7 @@ def slow_reader(m, tag="L"):
     return r
 
 
+@scale_test
 def test_store_on_many_messages_streams_every_fetch(imapd):
     root = maildir(imapd)
     n = 3000

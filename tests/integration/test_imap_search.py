@@ -10,7 +10,7 @@ import socket
 
 import pytest
 
-from conftest import SLOW
+from conftest import SLOW, scale_test
 from imap_support import USER, maildir, raw_login
 from test_imap_session import PASSWORD, Raw, imapd, tls_context  # noqa: F401  (the fixture)
 
@@ -611,6 +611,7 @@ def test_thread_references_survives_loops_and_duplicate_ids(imapd):
 
 # --- a big folder -------------------------------------------------------------------------------
 
+@scale_test
 def test_body_search_in_a_5000_message_folder_returns_the_right_uids(imapd):
     root = maildir(imapd)
     vmail = pwd.getpwnam("vmail")
@@ -650,6 +651,7 @@ class SlowReader(Raw):
         self.greeting = self.line()
 
 
+@scale_test
 def test_an_answer_larger_than_the_output_mark_reaches_a_slow_reader_whole(imapd):
     # 50,000 UIDs make a ~290 KB "* SEARCH" line, written in 64 KiB pieces; the client reads
     # late, through a small receive buffer. (On loopback the kernel's send buffer still takes

@@ -44,6 +44,8 @@ smtps.listen =
 imap.listen =
 imaps.listen =
 limits.message_size = 50M
+# every smtp-source session comes from 127.0.0.1; closing ones still count for a moment
+smtp.max_connections_per_ip = 1000
 CONF
 	"$top/build/maild" --config "$work/maild/maild.conf" --foreground 2>"$work/maild/log" &
 	maild_pid=$!
