@@ -60,8 +60,8 @@ void imap_session_accept(struct imap_listener *l);
 /* SIGTERM: sessions between commands say BYE now, the others after their command. */
 void imap_sessions_stop(struct imap_server *srv);
 
-/* imap_role.c: sessions went idle and gave memory back (an index closed): return the freed
-   pages to the system a second later, once for a whole burst (malloc_trim). Thousands of IDLE
+/* imap_role.c: sessions went idle or ended and gave memory back: return the freed pages to
+   the system a second later, once for a whole burst (malloc_trim). Thousands of IDLE
    sessions set up at once would otherwise keep the high-water mark of their SELECTs. */
 void imap_server_trim_soon(struct imap_server *srv);
 

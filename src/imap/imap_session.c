@@ -210,6 +210,7 @@ void imap_session_free_deferred(struct imap_session *s)
 	imap_parser_free(&s->parser);
 	free(s->in);
 	free(s);
+	imap_server_trim_soon(srv); /* a burst of disconnects gives its memory back */
 	imap_server_session_gone(srv);
 }
 
