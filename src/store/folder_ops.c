@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,8 @@
 
 #define FOLDER_HIDDEN_NEW "..maild-new."
 #define FOLDER_HIDDEN_DELETED "..maild-deleted."
+/* Seconds after which an unfinished CREATE is a crash's leftover, not one under way. */
+#define FOLDER_PURGE_NEW_AGE 60
 #define FOLDER_REMOVE_DEPTH 16
 #define FOLDER_KEYWORDS_MAX (64 * 1024)
 
@@ -236,11 +239,20 @@ int folder_purge_deleted(const char *root, const char **error_r)
 		return -1;
 	}
 	while ((errno = 0, de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, FOLDER_HIDDEN_DELETED, strlen(FOLDER_HIDDEN_DELETED)) !=
-		        0 &&
-		    strncmp(de->d_name, FOLDER_HIDDEN_NEW, strlen(FOLDER_HIDDEN_NEW)) != 0)
+		bool deleted = strncmp(de->d_name, FOLDER_HIDDEN_DELETED,
+		                       strlen(FOLDER_HIDDEN_DELETED)) == 0;
+		bool created = strncmp(de->d_name, FOLDER_HIDDEN_NEW, strlen(FOLDER_HIDDEN_NEW)) == 0;
+		struct stat st;
+
+		if (!deleted && !created)
 			continue;
-		if (folder_remove_tree(dirfd(d), de->d_name, 0) < 0) {
+		/* A CREATE in another session may be filling this one right now; one that a crash
+		   interrupted is old by the next purge. */
+		if (created && (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		                st.st_mtime + FOLDER_PURGE_NEW_AGE > time(NULL)))
+			continue;
+		/* Two sessions may purge at once: what the other removed is gone either way. */
+		if (folder_remove_tree(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT) {
 			*error_r = strerror(errno);
 			ret = -1;
 		}

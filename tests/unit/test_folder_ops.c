@@ -289,6 +289,9 @@ static void test_purge_finishes_an_interrupted_delete(void **state)
 		put(f->root, "..maild-deleted.1.2.3/cur/msg", "x");
 		snprintf(p, sizeof(p), "%s/..maild-new.1.2.3", f->root);
 		assert_int_equal(mkdir(p, 0700), 0);
+		/* a crash's leftover: older than any CREATE under way */
+		struct timespec old[2] = {{.tv_sec = time(NULL) - 3600}, {.tv_sec = time(NULL) - 3600}};
+		assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
 	}
 	/* never listed meanwhile */
 	assert_string_equal(
@@ -299,6 +302,19 @@ static void test_purge_finishes_an_interrupted_delete(void **state)
 	assert_int_equal(folder_purge_deleted(f->root, &error), 0);
 	assert_no_hidden(f->root);
 	assert_true(is_dir(f->root, ".Keep", 0700));
+}
+
+/* A CREATE under way in another session is left alone. */
+static void test_purge_spares_a_create_under_way(void **state)
+{
+	struct fixture *f = *state;
+	const char *error;
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/..maild-new.4.5.6", f->root);
+	assert_int_equal(mkdir(p, 0700), 0);
+	assert_int_equal(folder_purge_deleted(f->root, &error), 0);
+	assert_true(is_dir(f->root, "..maild-new.4.5.6", 0700));
 }
 
 static void test_rename_moves_a_whole_hierarchy(void **state)
@@ -465,6 +481,7 @@ int main(void)
 	    T(test_delete_removes_messages_but_keeps_children),
 	    T(test_delete_refuses_inbox_and_missing_names),
 	    T(test_purge_finishes_an_interrupted_delete),
+	    T(test_purge_spares_a_create_under_way),
 	    T(test_rename_moves_a_whole_hierarchy),
 	    T(test_rename_checks_every_target_before_moving_anything),
 	    T(test_rename_inbox_moves_its_messages_and_leaves_it_empty),
