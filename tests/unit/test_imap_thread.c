@@ -79,8 +79,8 @@ static void test_sort_criteria(void **state)
 	    "(REVERSE REVERSE DATE)",
 	    "(BOGUS)",
 	    "DATE",
-	    "(DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE "
-	    "DATE)",
+	    ("(DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE "
+	     "DATE)"),
 	};
 
 	(void)state;
