@@ -13,7 +13,7 @@ build_packages=(meson ninja-build pkg-config gcc libc6-dev
 	libjansson-dev libcrypt-dev libargon2-dev openssl sqlite3 passwd)
 test_packages=(libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest swaks procps valgrind curl
 	fail2ban sasl2-bin
-	dovecot-imapd isync)
+	dovecot-imapd isync fetchmail)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'dev.sh: %s\n' "$*" >&2; exit 1; }
