@@ -452,11 +452,16 @@ def test_delete_of_the_selected_folder_closes_it(imapd):
 
 def test_delete_finishes_removals_an_earlier_crash_left(imapd):
     root = maildir(imapd)
-    make_folder_dirs(imapd, ["..maild-deleted.crashed", "..maild-new.crashed"])
+    make_folder_dirs(imapd, ["..maild-deleted.crashed", "..maild-new.crashed",
+                             "..maild-new.underway"])
+    # a crash's half-made folder is old; one another session is making now is not
+    hour_ago = time.time() - 3600
+    os.utime(root / "..maild-new.crashed", (hour_ago, hour_ago))
     r = raw_login(imapd)
     ok(cmd(r, "CREATE Gone"))
     ok(cmd(r, "DELETE Gone"))
-    assert not [p.name for p in root.iterdir() if p.name.startswith("..maild")]
+    assert [p.name for p in root.iterdir() if p.name.startswith("..maild")] == \
+        ["..maild-new.underway"]
 
 
 def test_deleted_folder_keeps_its_subscription(imapd):
