@@ -2,6 +2,7 @@
 import json
 import os
 import pathlib
+import random
 import shutil
 import signal
 import socket
@@ -29,11 +30,34 @@ ROLE_USER = {"accounts": "maild", "smtp": "maild", "filter": "maild", "queue": "
              "delivery": "vmail", "imap": "vmail", "admin": "vmail"}
 
 
+def _ephemeral_range():
+    try:
+        lo, hi = pathlib.Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(lo), int(hi)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+_EPHEMERAL = _ephemeral_range()
+_handed_out = set()
+
+
 def free_port():
-    """A loopback port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nobody listens on right now, below the kernel's ephemeral range: a port
+    from that range can be taken by any client connection before maild binds it."""
+    top = min(_EPHEMERAL[0], 65536) - 1
+    for _ in range(1000):
+        port = random.randint(20000, top)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise AssertionError("no free loopback port below the ephemeral range")
 
 
 def make_cert(directory):
