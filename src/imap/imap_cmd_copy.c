@@ -7,6 +7,7 @@
 
 #include "../core/log.h"
 #include "imap_commands.h"
+#include "imap_seqset.h"
 #include "imap_modify.h"
 
 /* Maildir++: deleted mail is kept here, outside the quota. */
@@ -88,9 +89,9 @@ static int imap_copy_code(struct imap_copy_state *cs, struct mime_buf *b)
 	cs->copied = k;
 	if (k > 0) {
 		mime_buf_printf(b, "[COPYUID %u ", cs->uidvalidity);
-		imap_modify_write_set(b, src, k);
+		imap_seqset_write(b, src, k);
 		mime_buf_append_c(b, ' ');
-		imap_modify_write_set(b, dst, k);
+		imap_seqset_write(b, dst, k);
 		mime_buf_append_c(b, ']');
 	}
 	free(src);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "imap_commands.h"
+#include "imap_seqset.h"
 #include "imap_search_job.h"
 
 static uint64_t imap_modseq_of(struct mbox *mb, uint32_t seq)
@@ -42,7 +43,7 @@ static int imap_esearch_render(struct imap_search_job *job)
 			mime_buf_printf(out, " MAX %u", nums[res->count - 1]);
 		if (ret & IMAP_SEARCH_RETURN_ALL) {
 			mime_buf_append_str(out, " ALL ");
-			imap_search_write_set(out, nums, res->count);
+			imap_seqset_write(out, nums, res->count);
 		}
 	}
 	if (ret & IMAP_SEARCH_RETURN_COUNT)

@@ -5,6 +5,7 @@
 
 #include "../core/log.h"
 #include "imap_commands.h"
+#include "imap_seqset.h"
 #include "imap_modify.h"
 #include "imap_modify_args.h"
 
@@ -163,7 +164,7 @@ static void imap_store_done(struct imap_session *s)
 				v[n++] = x;
 		}
 		mime_buf_append_str(&ss->st.text, "[MODIFIED ");
-		imap_modify_write_set(&ss->st.text, v, n);
+		imap_seqset_write(&ss->st.text, v, n);
 		mime_buf_append_str(&ss->st.text, "] Conditional STORE failed.");
 		free(v);
 	} else {

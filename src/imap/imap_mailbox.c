@@ -280,24 +280,6 @@ void imap_mailbox_send_flags(struct imap_session *s)
 
 /* ----- reporting changes ----- */
 
-static void imap_write_uid_ranges(struct mime_buf *b, const uint32_t *uids, size_t n)
-{
-	/* uids may come in any order: write each, merging consecutive runs. */
-	for (size_t i = 0; i < n;) {
-		size_t j = i;
-
-		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
-			j++;
-		if (i > 0)
-			mime_buf_append_c(b, ',');
-		if (j > i)
-			mime_buf_printf(b, "%u:%u", uids[i], uids[j]);
-		else
-			mime_buf_printf(b, "%u", uids[i]);
-		i = j + 1;
-	}
-}
-
 static int imap_uid_cmp(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -324,7 +306,7 @@ void imap_mailbox_report(struct imap_session *s, const struct mbox_changes *ch)
 			memcpy(sorted, ch->expunged_uids, ch->expunged_count * sizeof(*sorted));
 			array_sort(sorted, ch->expunged_count, sizeof(*sorted), imap_uid_cmp);
 			mime_buf_append_str(&b, "* VANISHED ");
-			imap_write_uid_ranges(&b, sorted, ch->expunged_count);
+			imap_seqset_write(&b, sorted, ch->expunged_count);
 			imap_send(s, "%s", mime_buf_str(&b));
 			mime_buf_free(&b);
 			free(sorted);

@@ -219,23 +219,6 @@ void imap_modify_finish(struct imap_session *s, struct imap_cmd_state *st, enum 
 
 /* ----- helpers ----- */
 
-void imap_modify_write_set(struct mime_buf *b, const uint32_t *v, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		size_t j = i;
-
-		while (j + 1 < n && v[j] != UINT32_MAX && v[j + 1] == v[j] + 1)
-			j++;
-		if (i > 0)
-			mime_buf_append_c(b, ',');
-		if (j > i)
-			mime_buf_printf(b, "%u:%u", v[i], v[j]);
-		else
-			mime_buf_printf(b, "%u", v[i]);
-		i = j + 1;
-	}
-}
-
 void imap_modify_send_buf(struct imap_session *s, const struct mime_buf *b)
 {
 	imap_write(s, mime_buf_str(b), b->len);

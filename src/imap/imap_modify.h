@@ -81,9 +81,7 @@ void imap_modify_finish(struct imap_session *s, struct imap_cmd_state *st, enum 
 
 /* ----- small shared helpers ----- */
 
-/* "1:3,7,9:10" for ascending (or any) numbers; consecutive runs merged. */
-void imap_modify_write_set(struct mime_buf *b, const uint32_t *v, size_t n);
-/* b's bytes and CRLF, however long (imap_send() cuts lines at 1 KiB). */
+/* b's bytes and CRLF, however long, without a format string. */
 void imap_modify_send_buf(struct imap_session *s, const struct mime_buf *b);
 /* One EXPUNGE report piece for expunged messages (mbox_changes order: descending
    sequence numbers): "* n EXPUNGE" for *pos, or with QRESYNC one VANISHED line from the

@@ -158,7 +158,4 @@ int imap_search_run(struct mbox *mb, struct imap_search_prog *prog,
                     struct imap_search_result *res_r, char **error_r);
 void imap_search_result_free(struct imap_search_result *res);
 
-/* "1:3,5,7:9" for ascending numbers (RFC 9051 sequence-set), appended to out. */
-void imap_search_write_set(struct mime_buf *out, const uint32_t *nums, size_t n);
-
 #endif

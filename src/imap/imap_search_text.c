@@ -263,19 +263,3 @@ int imap_search_rfc5322_date(const char *s, size_t len, int32_t *day_r, int64_t 
 
 /* ----- output ----- */
 
-void imap_search_write_set(struct mime_buf *out, const uint32_t *nums, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		size_t j = i;
-
-		while (j + 1 < n && nums[j + 1] == nums[j] + 1)
-			j++;
-		if (i > 0)
-			mime_buf_append_c(out, ',');
-		if (j > i)
-			mime_buf_printf(out, "%u:%u", nums[i], nums[j]);
-		else
-			mime_buf_printf(out, "%u", nums[i]);
-		i = j + 1;
-	}
-}

@@ -211,3 +211,20 @@ uint64_t imap_seqset_size(const struct imap_seqset *set)
 		n += (uint64_t)set->ranges[i].hi - set->ranges[i].lo + 1;
 	return n;
 }
+
+void imap_seqset_write(struct mime_buf *b, const uint32_t *v, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+
+		while (j + 1 < n && v[j] != UINT32_MAX && v[j + 1] == v[j] + 1)
+			j++;
+		if (i > 0)
+			mime_buf_append_c(b, ',');
+		if (j > i)
+			mime_buf_printf(b, "%u:%u", v[i], v[j]);
+		else
+			mime_buf_printf(b, "%u", v[i]);
+		i = j + 1;
+	}
+}

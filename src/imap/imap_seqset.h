@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../store/mime_buf.h"
+
 /*
  * RFC 9051 sequence-set (message sequence numbers or UIDs):
  *   sequence-set = (seq-number / seq-range) ["," sequence-set] / "$"
@@ -51,5 +53,9 @@ void imap_seqset_resolve(struct imap_seqset *set, uint32_t max);
 bool imap_seqset_contains(const struct imap_seqset *set, uint32_t n);
 /* How many numbers the numeric ranges hold. */
 uint64_t imap_seqset_size(const struct imap_seqset *set);
+
+/* Append numbers (ascending for the compact form) as a sequence set, consecutive runs merged:
+   "1:3,7,9:10". Used for UIDs and sequence numbers in SEARCH, COPYUID, MODIFIED, VANISHED. */
+void imap_seqset_write(struct mime_buf *b, const uint32_t *v, size_t n);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "imap_parser.h"
 #include "imap_search.h"
+#include "imap_seqset.h"
 
 static struct imap_parser *parser;
 
@@ -308,10 +309,10 @@ static void test_fold_and_sets(void **state)
 	imap_search_fold("MiXeD ÄÖÜ ΣΑΣ \xff", strlen("MiXeD ÄÖÜ ΣΑΣ \xff"), &b);
 	assert_string_equal(mime_buf_str(&b), "mixed äöü σασ \xff");
 	mime_buf_truncate(&b, 0);
-	imap_search_write_set(&b, nums, 7);
+	imap_seqset_write(&b, nums, 7);
 	assert_string_equal(mime_buf_str(&b), "1:3,5,7:8,10");
 	mime_buf_truncate(&b, 0);
-	imap_search_write_set(&b, nums, 0);
+	imap_seqset_write(&b, nums, 0);
 	assert_string_equal(mime_buf_str(&b), "");
 	mime_buf_free(&b);
 }
