@@ -20,6 +20,8 @@ MAILCTL_BIN = MAILD_BIN.parent / "mailctl"
 VALGRIND = os.environ.get("MAILD_VALGRIND") == "1"
 # Instrumented processes start and answer several times slower: waits (never assertions on
 # speed) stretch accordingly.
+# Peak RSS says how much memory a worker holds only without a sanitizer's or valgrind's own.
+RSS_MEANINGFUL = not VALGRIND and "asan" not in str(MAILD_BIN)
 # Scale tests (tens of thousands of messages or folders, 20 MB messages, slow readers of
 # megabytes): the plain and ASan runs cover them; under valgrind they would take most of an hour.
 scale_test = pytest.mark.skipif(VALGRIND, reason="scale test: run by the plain and ASan suites")

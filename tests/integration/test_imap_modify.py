@@ -8,7 +8,7 @@ import signal
 import socket
 import time
 
-from conftest import SLOW, proc_status, scale_test, wait_until
+from conftest import RSS_MEANINGFUL, SLOW, proc_status, scale_test, wait_until
 from imap_support import USER, deliver, login, maildir, message, raw_login
 from test_imap_session import PASSWORD, Raw, imapd, make_imapd, tls_context  # noqa: F401
 
@@ -199,7 +199,8 @@ def test_append_of_20_mb_at_the_size_limit_keeps_the_worker_small(make_imapd):
     r.send(b"\r\n")
     assert r.until_tagged("A")[-1].startswith("A OK [APPENDUID")
     grown = imap_worker_hwm(m) - before
-    assert grown < 8 * 1024, f"imap worker peak RSS grew by {grown} kB"
+    if RSS_MEANINGFUL:
+        assert grown < 8 * 1024, f"imap worker peak RSS grew by {grown} kB"
     assert cur_files(m)[0].stat().st_size == limit
     # one byte past the limit: refused before "+", nothing read
     lines = append(r, "B", "INBOX", data + b"z")
@@ -217,7 +218,8 @@ def test_a_4_gib_literal_is_refused_before_anything_is_allocated(imapd):
     r.send(b"B APPEND INBOX {99999999999999999999999}\r\n")
     assert r.line() == "B NO [TOOBIG] Message too large."
     assert cmd(r, "N", "NOOP")[-1].startswith("N OK")
-    assert imap_worker_hwm(imapd) - before < 1024
+    if RSS_MEANINGFUL:
+        assert imap_worker_hwm(imapd) - before < 1024
     # LITERAL+ that large cannot be skipped: the connection ends (RFC 7888 4)
     r.send(b"C APPEND INBOX {4294967295+}\r\n")
     assert r.line().startswith("C BAD")
@@ -449,7 +451,8 @@ def test_store_on_many_messages_streams_every_fetch(imapd):
     lines = r.until_tagged("A")
     assert lines[-1] == "A OK Store completed."
     assert len(fetch_flags(lines)) == n
-    assert imap_worker_hwm(imapd) - before < 3 * 1024, "output was queued in memory"
+    if RSS_MEANINGFUL:
+        assert imap_worker_hwm(imapd) - before < 3 * 1024, "output was queued in memory"
     r.close()
 
 
