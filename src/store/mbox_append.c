@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "maildir_name.h"
+#include "../core/fileio.h"
 #include "mbox_append.h"
 #include "mbox_file.h"
 
@@ -50,7 +51,7 @@ static int append_copy(int fd, const struct mbox_append_req *req, uint64_t *size
 	if (req->data != NULL) {
 		*size_r = req->len;
 		*vsize_r = mbox_vsize_add(req->data, req->len, &prev);
-		return mbox_file_write_all(fd, req->data, req->len);
+		return fd_write_all(fd, req->data, req->len);
 	}
 	for (;;) {
 		ssize_t n = pread(req->fd, buf, sizeof(buf), off);
@@ -61,7 +62,7 @@ static int append_copy(int fd, const struct mbox_append_req *req, uint64_t *size
 			return -1;
 		if (n == 0)
 			return 0;
-		if (mbox_file_write_all(fd, buf, (size_t)n) < 0)
+		if (fd_write_all(fd, buf, (size_t)n) < 0)
 			return -1;
 		*vsize_r += mbox_vsize_add(buf, (size_t)n, &prev);
 		*size_r += (uint64_t)n;

@@ -5,29 +5,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "../core/fileio.h"
 #include "../core/strutil.h"
 #include "mbox_file.h"
-
-int mbox_file_write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0) {
-			errno = EIO;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 /* To EOF, even when the file grew since fstat; never more than max bytes. */
 static int mbox_read_fd(int fd, size_t max, char **buf_r, size_t *len_r, struct stat *st)
@@ -110,7 +90,7 @@ int mbox_file_replace(int dir_fd, const char *file, const char *data, size_t len
 	fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -1;
-	if (mbox_file_write_all(fd, data, len) < 0 || fsync(fd) < 0 ||
+	if (fd_write_all(fd, data, len) < 0 || fsync(fd) < 0 ||
 	    (st_r != NULL && fstat(fd, st_r) < 0)) {
 		err = errno;
 		(void)close(fd);

@@ -17,7 +17,5 @@ int mbox_file_read(int dir_fd, const char *file, size_t max, char **buf_r, size_
 int mbox_file_replace(int dir_fd, const char *file, const char *data, size_t len,
                       struct stat *st_r);
 
-/* write() all of data, retrying short writes and EINTR. 0 or -1 with errno. */
-int mbox_file_write_all(int fd, const void *data, size_t len);
 
 #endif

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "maildir_name.h"
+#include "../core/fileio.h"
 #include "mbox_file.h"
 #include "mbox_uidlist.h"
 
@@ -281,7 +282,7 @@ static int ul_append_fd(int fd, struct mbox_uidlist *ul, const char *buf, size_t
 	if ((uint64_t)st.st_size > ul->size && ftruncate(fd, (off_t)ul->size) < 0)
 		return -1;
 	/* O_APPEND and one write: a crash tears at most this last line. */
-	if (mbox_file_write_all(fd, buf, len) < 0 || fdatasync(fd) < 0)
+	if (fd_write_all(fd, buf, len) < 0 || fdatasync(fd) < 0)
 		return -1;
 	return 0;
 }
