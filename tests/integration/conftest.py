@@ -272,6 +272,18 @@ def proc_status(pid):
     return fields
 
 
+def open_fd_targets(pid):
+    """{fd: what it points to} for a running process. A descriptor closed between the
+    listing and the readlink is simply absent: the process does not stop for us."""
+    targets = {}
+    for name in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            targets[int(name)] = os.readlink(f"/proc/{pid}/fd/{name}")
+        except FileNotFoundError:
+            pass
+    return targets
+
+
 def wait_until(predicate, timeout=5, interval=0.05):
     deadline = time.monotonic() + timeout * SLOW
     while time.monotonic() < deadline:

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import MAILD_BIN, SLOW, VALGRIND, proc_status, scale_test, wait_until
+from conftest import MAILD_BIN, SLOW, VALGRIND, open_fd_targets, proc_status, scale_test, wait_until
 from imap_support import USER, deliver, login, maildir, raw_login, untagged
 from test_imap_session import PASSWORD, imapd  # noqa: F401  (the fixture)
 
@@ -548,7 +548,7 @@ def test_clients_that_stop_reading_a_big_fetch_leave_no_memory_or_files_behind(i
     # descriptor of a closed connection for reuse: a little slack)
     def released():
         maps = open(f"/proc/{pid}/maps").read()
-        fds = [os.readlink(f"/proc/{pid}/fd/{f}") for f in os.listdir(f"/proc/{pid}/fd")]
+        fds = list(open_fd_targets(pid).values())
         return big.name.split(":")[0] not in maps + " ".join(fds) and len(fds) <= base_fds + 2
     assert wait_until(released, timeout=10)
     assert rss_bounded(rss_kib(pid) - base_rss)

@@ -8,7 +8,7 @@ import os
 import socket
 import struct
 
-from conftest import wait_until
+from conftest import open_fd_targets, wait_until
 
 SYS_pidfd_getfd = 438
 libc = ctypes.CDLL(None, use_errno=True)
@@ -27,12 +27,7 @@ def steal_fd(pid, fd):
 
 def seqpacket_fds(pid):
     """fds of pid that are sockets, with their inode."""
-    out = {}
-    for name in os.listdir(f"/proc/{pid}/fd"):
-        target = os.readlink(f"/proc/{pid}/fd/{name}")
-        if target.startswith("socket:"):
-            out[int(name)] = target
-    return out
+    return {fd: target for fd, target in open_fd_targets(pid).items() if target.startswith("socket:")}
 
 
 def send_raw(fd, data):
