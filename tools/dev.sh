@@ -195,7 +195,7 @@ run_fuzzers() {
 run_integration() {
 	local bin=$1 label=$2
 	say "integration tests ($label)"
-	MAILD_BIN=$bin /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+	MAILD_BIN=$bin /usr/bin/python3 -m pytest -q -p no:cacheprovider --durations=15 tests/integration
 }
 
 cmd_test() {
