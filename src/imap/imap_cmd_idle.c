@@ -10,6 +10,16 @@
 
 static void imap_idle_line(struct imap_session *s, const char *line, size_t len);
 
+/* The sync left cur/ to be read a second later (mbox_sync_deferred()): nothing else may
+   wake this session, so a timer does. */
+static void imap_idle_recheck_if_deferred(struct imap_session *s)
+{
+	if (mbox_sync_deferred(s->sel->mb)) {
+		s->sel->recheck = true;
+		imap_server_recheck_soon(s->srv);
+	}
+}
+
 static void imap_idle_synced(struct imap_session *s)
 {
 	if (s->sel == NULL || !s->sel->idling)
@@ -19,6 +29,7 @@ static void imap_idle_synced(struct imap_session *s)
 		imap_mailbox_sync_idle(s, imap_idle_synced);
 		return;
 	}
+	imap_idle_recheck_if_deferred(s);
 	imap_session_resume(s); /* listen for DONE again */
 }
 
@@ -51,8 +62,10 @@ static void imap_idle_started(struct imap_session *s)
 	if (s->sel != NULL)
 		s->sel->idling = true;
 	s->on_mailbox_changed = imap_idle_changed;
-	if (s->sel != NULL)
+	if (s->sel != NULL) {
+		imap_idle_recheck_if_deferred(s);
 		imap_server_trim_soon(s->srv); /* the sync closed the folder's index */
+	}
 	imap_send(s, "+ idling");
 	imap_session_expect_line(s, imap_idle_line);
 }

@@ -38,6 +38,7 @@ struct imap_selected {
 	bool condstore;
 	bool idling;     /* inside IDLE: changes are reported as they come */
 	bool idle_dirty; /* a change came while a sync was under way: sync again */
+	bool recheck;    /* IDLE: the last sync left a scan for later (imap_server_recheck_soon) */
 };
 
 /* ----- thread-pool jobs (imap_job.c) ----- */

@@ -8,6 +8,7 @@
 #include "../core/ipc_msg.h"
 #include "../core/log.h"
 #include "../core/tls_ctx.h"
+#include "imap_mailbox.h"
 #include "imap_session.h"
 
 static struct imap_server imap_server;
@@ -113,6 +114,8 @@ static int imap_start(struct worker *w, const char **error_r)
 	srv->per_user_ip = imap_count_new();
 	uv_timer_init(w->loop, &srv->trim_timer);
 	uv_unref((uv_handle_t *)&srv->trim_timer);
+	uv_timer_init(w->loop, &srv->recheck_timer);
+	uv_unref((uv_handle_t *)&srv->recheck_timer);
 	return imap_open_listeners(srv, error_r);
 }
 
@@ -144,6 +147,30 @@ void imap_server_trim_soon(struct imap_server *srv)
 	srv->trim_pending = true;
 	srv->trim_timer.data = srv;
 	uv_timer_start(&srv->trim_timer, imap_trim_now, 1000, 0);
+}
+
+static void imap_recheck_now(uv_timer_t *t)
+{
+	struct imap_server *srv = t->data;
+
+	srv->recheck_pending = false;
+	for (struct imap_session *s = srv->sessions; s != NULL; s = s->next) {
+		if (s->sel != NULL && s->sel->recheck) {
+			s->sel->recheck = false;
+			if (s->on_mailbox_changed != NULL)
+				s->on_mailbox_changed(s);
+		}
+	}
+}
+
+void imap_server_recheck_soon(struct imap_server *srv)
+{
+	if (srv->recheck_pending)
+		return;
+	srv->recheck_pending = true;
+	srv->recheck_timer.data = srv;
+	/* mbox_sync() scans again once a second has passed since its last scan. */
+	uv_timer_start(&srv->recheck_timer, imap_recheck_now, 1100, 0);
 }
 
 void imap_server_session_gone(struct imap_server *srv)

@@ -46,6 +46,8 @@ struct imap_server {
 	bool stopping;
 	uv_timer_t trim_timer; /* imap_server_trim_soon() */
 	bool trim_pending;
+	uv_timer_t recheck_timer; /* imap_server_recheck_soon() */
+	bool recheck_pending;
 };
 
 /* imap_count.c: live connections by key (client address; user and address), a small hash.
@@ -64,6 +66,10 @@ void imap_sessions_stop(struct imap_server *srv);
    the system a second later, once for a whole burst (malloc_trim). Thousands of IDLE
    sessions set up at once would otherwise keep the high-water mark of their SELECTs. */
 void imap_server_trim_soon(struct imap_server *srv);
+
+/* imap_role.c: IDLE sessions whose last sync left a scan for later (mbox_sync_deferred(),
+   marked sel->recheck) sync again a little over a second from now. */
+void imap_server_recheck_soon(struct imap_server *srv);
 
 /* imap_role.c: a session ends; after SIGTERM the last one out ends the worker. */
 void imap_server_session_gone(struct imap_server *srv);

@@ -81,9 +81,14 @@ enum mbox_sync_flags {
 /* Bring the handle up to date with the folder: moves new/ files into cur/ (adding ":2,"),
    gives UIDs to unknown files (ordered by file name: delivery order), notices removed files
    and flags changed by renames. Without MBOX_SYNC_FORCE a sync whose cur/ and new/ are
-   unchanged since the last scan (directory mtimes, older than a second) reads nothing.
-   changes_r is filled (free it with mbox_changes_free()) and may be NULL. 0 or -1. */
+   unchanged since the last scan (directory mtimes) reads nothing; mtimes younger than a
+   second are read again at most once a second (mbox_sync_deferred()). changes_r is filled
+   (free it with mbox_changes_free()) and may be NULL. 0 or -1. */
 int mbox_sync(struct mbox *mb, unsigned int flags, struct mbox_changes *changes_r);
+/* The last mbox_sync() left a scan for a second later: a change another program made in
+   the same clock tick as the last known one is found only by a sync after that, so a
+   session that waits (IDLE) syncs again then. */
+bool mbox_sync_deferred(const struct mbox *mb);
 
 /* ----- the folder ----- */
 

@@ -160,9 +160,28 @@ static int append_size(struct mbox *mb, const struct mbox_append_req *req, uint6
 	return 0;
 }
 
+/* The file in cur/ with its UID: n->name set, or -1 with nothing left behind. */
+static int append_new(struct mbox *mb, const struct mbox_append_req *req, const char *base,
+                      struct mbox_new *n)
+{
+	if (append_store(mb, req, base, n) < 0)
+		return -1;
+	mbox_quota_record(mb, (int64_t)n->size, 1);
+	if (mbox_assign(mb, n, 1) < 0) {
+		/* Not acknowledged, so not kept: the client will try again. */
+		(void)unlinkat(mb->cur_fd, n->name, 0);
+		mbox_quota_record(mb, -(int64_t)n->size, -1);
+		free(n->name);
+		n->name = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 int mbox_append(struct mbox *mb, const struct mbox_append_req *req, uint32_t *uid_r)
 {
 	char base[MAILDIR_NAME_MAX];
+	struct mbox_own own;
 	struct mbox_new n;
 	uint64_t size;
 	int ret;
@@ -181,17 +200,16 @@ int mbox_append(struct mbox *mb, const struct mbox_append_req *req, uint32_t *ui
 	n.flags = req->flags & MBOX_FLAGS_ALL;
 	n.keywords = req->keywords & MBOX_KEYWORDS_ALL;
 	n.internaldate = req->internaldate != 0 ? req->internaldate : time(NULL);
-	if (append_store(mb, req, base, &n) < 0)
+	mbox_own_begin(mb, &own);
+	ret = append_new(mb, req, base, &n);
+	mbox_own_end(mb, &own);
+	if (ret < 0)
 		return -1;
-	mbox_quota_record(mb, (int64_t)n.size, 1);
-	if (mbox_assign(mb, &n, 1) < 0) {
-		/* Not acknowledged, so not kept: the client will try again. */
-		(void)unlinkat(mb->cur_fd, n.name, 0);
-		mbox_quota_record(mb, -(int64_t)n.size, -1);
-		free(n.name);
-		return -1;
-	}
 	*uid_r = n.uid;
-	free(n.name);
+	/* The next sync adds it without reading cur/ (when nothing else changed there). */
+	if (mbox_own_add(mb, &n) < 0) {
+		free(n.name);
+		mb->scanned = false; /* then the next sync reads cur/ and finds it */
+	}
 	return 0;
 }

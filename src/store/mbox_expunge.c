@@ -89,6 +89,7 @@ int mbox_expunge(struct mbox *mb, const uint32_t *uids, size_t count,
 {
 	uint8_t *gone = calloc((size_t)mb->count + 1, 1);
 	uint64_t bytes = 0, removed = 0, n = 0;
+	struct mbox_own own;
 	int ret = 0;
 
 	memset(changes_r, 0, sizeof(*changes_r));
@@ -103,6 +104,7 @@ int mbox_expunge(struct mbox *mb, const uint32_t *uids, size_t count,
 		mbox_changes_free(changes_r);
 		return mbox_fail(mb, "out of memory");
 	}
+	mbox_own_begin(mb, &own);
 	for (size_t i = 0; i < count && ret >= 0; i++) {
 		ssize_t k = mbox_msgs_find(mb, uids[i]);
 
@@ -119,6 +121,7 @@ int mbox_expunge(struct mbox *mb, const uint32_t *uids, size_t count,
 			n++;
 		}
 	}
+	mbox_own_end(mb, &own);
 	expunge_quota(mb, bytes, removed);
 	if (n > 0 && expunge_index(mb, gone, mb->count - (uint32_t)n) < 0)
 		ret = -1;

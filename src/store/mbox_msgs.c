@@ -67,6 +67,7 @@ void mbox_msgs_free(struct mbox *mb)
 		free(mb->msgs[i].name);
 	free(mb->msgs);
 	free(mb->hash);
+	mbox_own_clear(mb);
 	mb->msgs = NULL;
 	mb->hash = NULL;
 	mb->count = mb->cap = 0;

@@ -63,10 +63,18 @@ struct mbox {
 	struct mbox_keywords kw;
 	struct stat kw_st;
 
-	/* The last scan: directory mtimes seen before it and when it started. */
+	/* The last scans: directory mtimes seen before them (cur/'s moved on by this handle's
+	   own changes, mbox_own_end()) and when they started (CLOCK_REALTIME, as mtimes are). */
 	bool scanned;
 	struct timespec cur_mtime, new_mtime;
-	time_t scan_started;
+	struct timespec cur_scanned, new_scanned;
+	/* The last mbox_sync() left a scan for later (see mbox_sync_deferred()). */
+	bool sync_deferred;
+
+	/* Messages this handle put into cur/ (APPEND) that its array does not hold yet: the
+	   next sync adds them without reading cur/. */
+	struct mbox_new *own_news;
+	size_t own_news_count, own_news_cap;
 
 	char error[512];
 };
@@ -145,6 +153,26 @@ int mbox_assign(struct mbox *mb, struct mbox_new *news, size_t count);
 int mbox_uidlist_maybe_compact_locked(struct mbox *mb, uint32_t live);
 /* Whether mbox_uidlist_maybe_compact_locked() would rewrite. */
 bool mbox_uidlist_needs_compact(const struct mbox *mb, uint32_t live);
+
+/* ----- mbox_own.c: this handle's own changes to cur/ ----- */
+
+/* Bracket a change this handle makes to cur/ (rename, unlink, new file) that its memory
+   follows by itself. When cur/ was as the last scan recorded it before the change, the
+   record moves on to cur/'s mtime after it, so the next sync does not read 100,000 names to
+   learn what it already knows. A change by another program inside the bracket is hidden
+   by that, but the record is then less than a second old, and a sync scans again once that
+   second has passed (mbox_sync()). */
+struct mbox_own {
+	bool known;
+};
+void mbox_own_begin(struct mbox *mb, struct mbox_own *own);
+void mbox_own_end(struct mbox *mb, const struct mbox_own *own);
+/* Keep n (its name taken over) for the next sync to add. 0 or -1. */
+int mbox_own_add(struct mbox *mb, struct mbox_new *n);
+/* Add the kept messages to the array, reporting them in ch (allocated here). 0 or -1. */
+int mbox_own_apply(struct mbox *mb, struct mbox_changes *ch);
+/* Forget the kept messages: a scan finds their files. */
+void mbox_own_clear(struct mbox *mb);
 
 /* ----- mbox_load.c ----- */
 

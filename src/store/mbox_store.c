@@ -129,6 +129,7 @@ static int store_one(struct mbox *mb, uint32_t uid, const struct mbox_store_req 
 int mbox_store(struct mbox *mb, const uint32_t *uids, size_t count,
                const struct mbox_store_req *req, struct mbox_store_result *result_r)
 {
+	struct mbox_own own;
 	uint64_t modseq;
 	int ret = 0;
 
@@ -142,8 +143,10 @@ int mbox_store(struct mbox *mb, const uint32_t *uids, size_t count,
 		return mbox_fail_index(mb);
 	}
 	modseq = mb->fi.highestmodseq + 1;
+	mbox_own_begin(mb, &own);
 	for (size_t i = 0; i < count && ret == 0; i++)
 		ret = store_one(mb, uids[i], req, modseq, result_r);
+	mbox_own_end(mb, &own);
 	/* Renames done stay done: record them even when a later one failed. */
 	if (result_r->changed_count > 0) {
 		mb->fi.highestmodseq = modseq;

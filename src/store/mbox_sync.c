@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "maildir_name.h"
@@ -40,6 +41,10 @@ struct sync_ctx {
 	struct timespec cur_before;
 	/* UIDs given to news, sorted, for the catch-up. */
 	uint32_t *assigned;
+	/* sync_run_new(): the names the moved files got in cur/. */
+	bool keep_targets;
+	char **targets;
+	size_t targets_count, targets_cap;
 };
 
 static int sync_grow(void **array, size_t *cap, size_t count, size_t elem)
@@ -75,6 +80,9 @@ static void sync_ctx_free(struct sync_ctx *ctx)
 	free(ctx->renames);
 	free(ctx->gone);
 	free(ctx->assigned);
+	for (size_t i = 0; i < ctx->targets_count; i++)
+		free(ctx->targets[i]);
+	free(ctx->targets);
 }
 
 static int sync_cmp_str(const void *a, const void *b)
@@ -120,6 +128,13 @@ static int sync_move_one(struct mbox *mb, struct sync_ctx *ctx, const char *name
 	    (ctx->moved[ctx->moved_count] = strndup(name, info.base_len)) == NULL)
 		return mbox_fail(mb, "out of memory");
 	ctx->moved_count++;
+	if (!ctx->keep_targets)
+		return 0;
+	if (sync_grow((void **)&ctx->targets, &ctx->targets_cap, ctx->targets_count,
+	              sizeof(char *)) < 0 ||
+	    (ctx->targets[ctx->targets_count] = strdup(target)) == NULL)
+		return mbox_fail(mb, "out of memory");
+	ctx->targets_count++;
 	return 0;
 }
 
@@ -263,15 +278,16 @@ static int sync_scan_cur(struct mbox *mb, struct sync_ctx *ctx)
 	}
 }
 
-/* Messages not listed are gone; new files get their sizes (stat only without S=). */
-static int sync_collect(struct mbox *mb, struct sync_ctx *ctx)
+/* After a full listing, messages not listed are gone; new files get their sizes (stat only
+   without S=). */
+static int sync_collect(struct mbox *mb, struct sync_ctx *ctx, bool full)
 {
 	size_t kept = 0;
 
 	ctx->gone = malloc(((size_t)mb->count + 1) * sizeof(*ctx->gone));
 	if (ctx->gone == NULL)
 		return mbox_fail(mb, "out of memory");
-	for (uint32_t i = 0; i < mb->count; i++) {
+	for (uint32_t i = 0; full && i < mb->count; i++) {
 		if ((mb->msgs[i].state & MBOX_MSG_LISTED) == 0)
 			ctx->gone[ctx->gone_count++] = i;
 	}
@@ -578,23 +594,43 @@ void mbox_changes_free(struct mbox_changes *changes)
 	memset(changes, 0, sizeof(*changes));
 }
 
-/* Nothing to read: cur/ and new/ as at the last scan, and their mtimes older than a second
-   before it started, so a change made during that scan would have moved them. */
-static bool sync_unchanged(const struct mbox *mb, const struct stat *cur, const struct stat *new)
+/* A sync within this long of cur/'s last scan leaves a doubtful mtime for later. */
+#define SYNC_RESCAN_NSEC 1000000000LL
+
+enum sync_need { SYNC_NOTHING, SYNC_LATER, SYNC_SCAN };
+
+static int64_t sync_nsec_since(const struct timespec *now, const struct timespec *then)
 {
-	return mb->scanned && sync_same_time(&cur->st_mtim, &mb->cur_mtime) &&
-	       sync_same_time(&new->st_mtim, &mb->new_mtime) &&
-	       cur->st_mtim.tv_sec + 1 < mb->scan_started &&
-	       new->st_mtim.tv_sec + 1 < mb->scan_started;
+	return (int64_t)(now->tv_sec - then->tv_sec) * 1000000000LL + (now->tv_nsec - then->tv_nsec);
 }
 
-static int sync_run(struct mbox *mb, struct sync_ctx *ctx, struct mbox_changes *ch)
+/* Whether a directory must be read. An mtime that moved means a change. One that did not
+   proves nothing while it is younger than a second at the last scan's start: the clock
+   that stamps it is coarse (and whole seconds on some file systems), so another program's
+   change in the same tick leaves it as it was. new/ is small (mail waits there only until
+   a sync moves it) and is read again then. cur/ can hold 100,000 names: it is read again
+   at most once a second while it stays doubtful (Dovecot's maildir sync does the same), so
+   a burst of this handle's own changes, which move the record with them (mbox_own.c),
+   costs one scan a second instead of one per change, and another program's change in a
+   shared tick is seen within a second. */
+static enum sync_need sync_dir_need(const struct timespec *mtime, const struct timespec *recorded,
+                                    const struct timespec *scanned, const struct timespec *now,
+                                    bool cheap)
 {
-	if (mbox_keywords_refresh(mb) < 0 || mbox_hash_build(mb) < 0)
-		return -1;
-	ctx->max_uid_before = mb->count > 0 ? mb->msgs[mb->count - 1].uid : 0;
-	if (sync_move_new(mb, ctx) < 0 || sync_scan_cur(mb, ctx) < 0 || sync_collect(mb, ctx) < 0 ||
-	    sync_write(mb, ctx) < 0)
+	if (!sync_same_time(mtime, recorded))
+		return SYNC_SCAN;
+	if (mtime->tv_sec + 1 < scanned->tv_sec)
+		return SYNC_NOTHING;
+	if (cheap)
+		return SYNC_SCAN;
+	return sync_nsec_since(now, scanned) < SYNC_RESCAN_NSEC ? SYNC_LATER : SYNC_SCAN;
+}
+
+/* Both directories, read after changes the handle made itself: cur/'s new files and
+   renames against memory, gone messages, new UIDs, index. */
+static int sync_apply(struct mbox *mb, struct sync_ctx *ctx, struct mbox_changes *ch, bool full)
+{
+	if (sync_collect(mb, ctx, full) < 0 || sync_write(mb, ctx) < 0)
 		return -1;
 	if (sync_alloc_changes(ctx, ch) < 0)
 		return mbox_fail(mb, "out of memory");
@@ -604,31 +640,91 @@ static int sync_run(struct mbox *mb, struct sync_ctx *ctx, struct mbox_changes *
 	return sync_apply_news(mb, ctx, ch);
 }
 
+static int sync_prepare(struct mbox *mb, struct sync_ctx *ctx)
+{
+	if (mbox_keywords_refresh(mb) < 0 || mbox_hash_build(mb) < 0)
+		return -1;
+	ctx->max_uid_before = mb->count > 0 ? mb->msgs[mb->count - 1].uid : 0;
+	return 0;
+}
+
+/* Everything: new/ moved into cur/, then cur/ listed against memory. */
+static int sync_run_full(struct mbox *mb, struct sync_ctx *ctx, struct mbox_changes *ch)
+{
+	/* The listing finds this handle's own new files like any other. */
+	mbox_own_clear(mb);
+	if (sync_prepare(mb, ctx) < 0 || sync_move_new(mb, ctx) < 0 || sync_scan_cur(mb, ctx) < 0)
+		return -1;
+	return sync_apply(mb, ctx, ch, true);
+}
+
+/* new/ only, cur/ being as recorded: the files moved from new/ and the handle's own
+   appended ones are all that cur/ gained that memory lacks. */
+static int sync_run_new(struct mbox *mb, struct sync_ctx *ctx, struct mbox_changes *ch)
+{
+	struct mbox_own own;
+	int ret = 0;
+
+	if (sync_prepare(mb, ctx) < 0)
+		return -1;
+	ctx->keep_targets = true;
+	mbox_own_begin(mb, &own);
+	ret = sync_move_new(mb, ctx);
+	mbox_own_end(mb, &own);
+	for (size_t i = 0; ret == 0 && i < ctx->targets_count; i++)
+		ret = sync_cur_entry(mb, ctx, ctx->targets[i]);
+	for (size_t i = 0; ret == 0 && i < mb->own_news_count; i++)
+		ret = sync_cur_entry(mb, ctx, mb->own_news[i].name);
+	mbox_own_clear(mb);
+	return ret < 0 ? -1 : sync_apply(mb, ctx, ch, false);
+}
+
 int mbox_sync(struct mbox *mb, unsigned int flags, struct mbox_changes *changes_r)
 {
 	struct mbox_changes local, *ch = changes_r != NULL ? changes_r : &local;
+	enum sync_need cur_need, new_need;
 	struct stat cur, new;
 	struct sync_ctx ctx;
-	time_t now = time(NULL);
+	struct timespec now;
 	int ret;
 
 	memset(ch, 0, sizeof(*ch));
+	memset(&ctx, 0, sizeof(ctx));
+	(void)clock_gettime(CLOCK_REALTIME, &now);
 	if (fstat(mb->cur_fd, &cur) < 0 || fstat(mb->new_fd, &new) < 0)
 		return mbox_fail(mb, "%s: %s", mb->path, strerror(errno));
-	if ((flags & MBOX_SYNC_FORCE) == 0 && sync_unchanged(mb, &cur, &new))
-		return 0;
-	if (mbox_resume(mb) < 0)
+	if (!mb->scanned || (flags & MBOX_SYNC_FORCE) != 0) {
+		cur_need = new_need = SYNC_SCAN;
+	} else {
+		cur_need = sync_dir_need(&cur.st_mtim, &mb->cur_mtime, &mb->cur_scanned, &now, false);
+		new_need = sync_dir_need(&new.st_mtim, &mb->new_mtime, &mb->new_scanned, &now, true);
+	}
+	mb->sync_deferred = cur_need == SYNC_LATER;
+	if (cur_need != SYNC_SCAN && new_need != SYNC_SCAN) {
+		ret = mbox_own_apply(mb, ch);
+	} else if (mbox_resume(mb) < 0) {
 		return -1;
-	memset(&ctx, 0, sizeof(ctx));
-	ret = sync_run(mb, &ctx, ch);
-	if (ret == 0) {
-		mb->scanned = true;
-		mb->cur_mtime = ctx.cur_before;
+	} else if (cur_need == SYNC_SCAN) {
+		ret = sync_run_full(mb, &ctx, ch);
+		if (ret == 0) {
+			mb->scanned = true;
+			mb->cur_mtime = ctx.cur_before;
+			mb->cur_scanned = now;
+		}
+	} else {
+		ret = sync_run_new(mb, &ctx, ch);
+	}
+	if (ret == 0 && new_need == SYNC_SCAN) {
 		mb->new_mtime = new.st_mtim;
-		mb->scan_started = now;
+		mb->new_scanned = now;
 	}
 	sync_ctx_free(&ctx);
 	if (ret < 0 || changes_r == NULL)
 		mbox_changes_free(ch);
 	return ret;
+}
+
+bool mbox_sync_deferred(const struct mbox *mb)
+{
+	return mb->sync_deferred;
 }

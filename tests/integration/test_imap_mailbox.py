@@ -261,6 +261,26 @@ def test_idle_reports_a_delivery_within_a_second(imapd):
     r.close()
 
 
+def test_idle_finds_a_file_hidden_in_the_same_clock_tick_a_second_later(imapd):
+    deliver(imapd, 1)
+    r = raw_login(imapd)
+    select(r)
+    # Another program adds a message to cur/ in the tick of the last change maild saw: cur/'s
+    # mtime does not move (set back here). The sync IDLE starts with cannot tell; the one
+    # a second after the last scan reads cur/ and finds it.
+    cur = maildir(imapd) / "cur"
+    before = os.stat(cur).st_mtime_ns
+    (cur / "1700000099.M1P1Q1.elsewhere,S=21:2,").write_bytes(b"Subject: hidden\r\n\r\nx\r\n")
+    os.utime(cur, ns=(before, before))
+    r.send(b"I IDLE\r\n")
+    assert r.line() == "+ idling"
+    r.sock.settimeout(3 * SLOW + 1)
+    assert r.line() == "* 2 EXISTS"
+    r.send(b"DONE\r\n")
+    assert r.until_tagged("I")[-1] == "I OK Idle completed."
+    r.close()
+
+
 def test_idle_reports_expunges_by_another_session(imapd):
     deliver(imapd, 2)
     r = raw_login(imapd)

@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -449,6 +452,116 @@ static void test_two_handles_see_each_others_changes(void **state)
 	mbox_close(&b);
 }
 
+/* cur/'s mtime set back to what it was: another program's change in the same clock tick. */
+static void set_cur_mtime(const char *root, const struct timespec *mtime)
+{
+	struct timespec times[2] = {*mtime, *mtime};
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/cur", root);
+	assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+}
+
+static struct timespec cur_mtime(const char *root)
+{
+	char path[4096];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/cur", root);
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_mtim;
+}
+
+static void test_own_changes_need_no_scan_and_a_hidden_change_is_found_a_second_later(
+    void **state)
+{
+	const char *root = *state;
+	const char *text = "Subject: appended\r\n\r\nbody\r\n";
+	struct mbox_append_req req = {.data = text, .len = strlen(text), .fd = -1};
+	struct mbox_store_req seen = {.mode = MBOX_STORE_ADD, .flags = MBOX_FLAG_SEEN};
+	struct mbox_store_result res;
+	struct mbox_changes ch;
+	struct timespec after;
+	struct mbox *a, *b;
+	uint32_t uid, one = 1;
+
+	put3_new(root);
+	a = open_box(root, "");
+	b = open_box(root, "");
+	assert_int_equal(mbox_append(a, &req, &uid), 0);
+	assert_int_equal(uid, 4);
+	/* Another program adds a file in the same tick: cur/'s mtime stays as a's append left
+	   it. a's sync adds its own message without reading cur/, so it does not see that
+	   file yet, and says it left a scan for later. */
+	after = cur_mtime(root);
+	mh_put(root, "cur/1700000020.M20P1Q20.host,S=3,W=3:2,", "xxx");
+	set_cur_mtime(root, &after);
+	assert_int_equal(mbox_sync(a, 0, &ch), 0);
+	assert_int_equal(ch.added_count, 1);
+	assert_int_equal(ch.added[0], 4);
+	mbox_changes_free(&ch);
+	assert_true(mbox_sync_deferred(a));
+	assert_int_equal(mbox_count(a), 4);
+
+	/* Own STORE and EXPUNGE are already in a's memory: nothing more to report. */
+	assert_int_equal(mbox_store(a, &one, 1, &seen, &res), 0);
+	mbox_store_result_free(&res);
+	assert_int_equal(mbox_expunge(a, &uid, 1, &ch), 0);
+	assert_int_equal(ch.expunged_count, 1);
+	mbox_changes_free(&ch);
+	assert_int_equal(mbox_sync(a, 0, &ch), 0);
+	assert_int_equal(ch.added_count + ch.changed_count + ch.expunged_count, 0);
+	mbox_changes_free(&ch);
+
+	/* A second after the last scan, the next sync reads cur/ and finds the hidden file. */
+	usleep(1100 * 1000);
+	assert_int_equal(mbox_sync(a, 0, &ch), 0);
+	assert_int_equal(ch.added_count, 1);
+	assert_int_equal(ch.added[0], 5);
+	assert_int_equal(ch.changed_count + ch.expunged_count, 0);
+	mbox_changes_free(&ch);
+
+	/* The other handle learns everything from its own scan. */
+	assert_int_equal(mbox_sync(b, 0, &ch), 0);
+	assert_int_equal(ch.added_count, 1);
+	assert_int_equal(ch.added[0], 5);
+	assert_int_equal(ch.changed_count, 1);
+	assert_int_equal(ch.changed[0], 1);
+	mbox_changes_free(&ch);
+	assert_int_equal(mbox_count(b), 4);
+	mbox_close(&a);
+	mbox_close(&b);
+}
+
+static void test_new_mail_is_taken_from_new_without_reading_cur(void **state)
+{
+	const char *root = *state;
+	struct mbox_changes ch;
+	struct timespec before;
+	struct mbox *mb;
+
+	put3_new(root);
+	mb = open_box(root, "");
+	/* cur/ gains a file in a tick it cannot show; new/ a delivery. */
+	before = cur_mtime(root);
+	mh_put(root, "cur/1700000020.M20P1Q20.host,S=3,W=3:2,", "xxx");
+	set_cur_mtime(root, &before);
+	mh_put(root, "new/1700000030.M30P1Q30.host,S=3,W=3", "new");
+	assert_int_equal(mbox_sync(mb, 0, &ch), 0);
+	assert_int_equal(ch.added_count, 1);
+	assert_int_equal(ch.added[0], 4);
+	assert_int_equal(ch.recent_count, 1);
+	assert_int_equal(ch.expunged_count + ch.changed_count, 0);
+	mbox_changes_free(&ch);
+	assert_int_equal(mh_count(root, "new"), 0);
+	/* A forced sync reads cur/. */
+	assert_int_equal(mbox_sync(mb, MBOX_SYNC_FORCE, &ch), 0);
+	assert_int_equal(ch.added_count, 1);
+	assert_int_equal(ch.added[0], 5);
+	mbox_changes_free(&ch);
+	mbox_close(&mb);
+}
+
 static void test_seq_ranges_for_uid_sets(void **state)
 {
 	const char *root = *state;
@@ -507,6 +620,11 @@ int main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_two_handles_see_each_others_changes, setup,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_own_changes_need_no_scan_and_a_hidden_change_is_found_a_second_later, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(test_new_mail_is_taken_from_new_without_reading_cur,
+	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_seq_ranges_for_uid_sets, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_folder_names_are_refused, setup, teardown),
 	};
