@@ -112,7 +112,7 @@ static int mbox_open_index(struct mbox *mb, char **error_r)
 		if (mb->idx == NULL && mbox_index_open(mb->root, &mb->idx, error_r) < 0)
 			return -1;
 		if (mbox_keywords_refresh(mb) == 0 && mbox_load(mb) == 0 &&
-		    mbox_sync(mb, MBOX_SYNC_FORCE, NULL) == 0)
+		    mbox_sync(mb, mbox_sync_trust_record(mb) ? 0 : MBOX_SYNC_FORCE, NULL) == 0)
 			return 0;
 		if (!mbox_index_corrupt(mb->idx))
 			break;

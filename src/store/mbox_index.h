@@ -22,7 +22,7 @@
    mbox_index_error(); mbox_index_corrupt() says whether the file is damaged. */
 
 #define MBOX_INDEX_FILE "maild-index.sqlite"
-#define MBOX_INDEX_VERSION 1
+#define MBOX_INDEX_VERSION 2
 #define MBOX_INDEX_BUSY_TIMEOUT_MS 10000
 
 struct mbox_index;
@@ -37,6 +37,12 @@ struct mbox_index_folder {
 	uint64_t uidlist_ino;
 	uint64_t uidlist_size;
 	uint64_t uidlist_lines;
+	/* The last full scan of cur/ and new/ (0: none): their mtimes before it, when it started
+	   (ns since the epoch), and highestmodseq after it. */
+	int64_t scan_cur_mtime_ns;
+	int64_t scan_new_mtime_ns;
+	int64_t scan_started_ns;
+	uint64_t scan_modseq;
 };
 
 struct mbox_index_msg {

@@ -10,7 +10,9 @@ int mbox_index_folder_get(struct mbox_index *idx, const char *name,
 {
 	sqlite3_stmt *st = mix_stmt(idx, MIX_FOLDER_GET,
 	                            "SELECT id, uidvalidity, uidnext, highestmodseq, uidlist_ino,"
-	                            " uidlist_size, uidlist_lines FROM folders WHERE name = ?");
+	                            " uidlist_size, uidlist_lines, scan_cur_mtime_ns,"
+	                            " scan_new_mtime_ns, scan_started_ns, scan_modseq"
+	                            " FROM folders WHERE name = ?");
 	int rc;
 
 	if (st == NULL)
@@ -25,6 +27,10 @@ int mbox_index_folder_get(struct mbox_index *idx, const char *name,
 		folder_r->uidlist_ino = (uint64_t)sqlite3_column_int64(st, 4);
 		folder_r->uidlist_size = (uint64_t)sqlite3_column_int64(st, 5);
 		folder_r->uidlist_lines = (uint64_t)sqlite3_column_int64(st, 6);
+		folder_r->scan_cur_mtime_ns = sqlite3_column_int64(st, 7);
+		folder_r->scan_new_mtime_ns = sqlite3_column_int64(st, 8);
+		folder_r->scan_started_ns = sqlite3_column_int64(st, 9);
+		folder_r->scan_modseq = (uint64_t)sqlite3_column_int64(st, 10);
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -40,11 +46,14 @@ int mbox_index_folder_put(struct mbox_index *idx, const char *name,
 	sqlite3_stmt *st =
 	    insert ? mix_stmt(idx, MIX_FOLDER_INSERT,
 	                      "INSERT INTO folders (uidvalidity, uidnext, highestmodseq,"
-	                      " uidlist_ino, uidlist_size, uidlist_lines, name)"
-	                      " VALUES (?, ?, ?, ?, ?, ?, ?)")
+	                      " uidlist_ino, uidlist_size, uidlist_lines, scan_cur_mtime_ns,"
+	                      " scan_new_mtime_ns, scan_started_ns, scan_modseq, name)"
+	                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 	           : mix_stmt(idx, MIX_FOLDER_UPDATE,
 	                      "UPDATE folders SET uidvalidity = ?, uidnext = ?, highestmodseq = ?,"
-	                      " uidlist_ino = ?, uidlist_size = ?, uidlist_lines = ? WHERE id = ?");
+	                      " uidlist_ino = ?, uidlist_size = ?, uidlist_lines = ?,"
+	                      " scan_cur_mtime_ns = ?, scan_new_mtime_ns = ?, scan_started_ns = ?,"
+	                      " scan_modseq = ? WHERE id = ?");
 
 	if (st == NULL)
 		return -1;
@@ -54,10 +63,14 @@ int mbox_index_folder_put(struct mbox_index *idx, const char *name,
 	sqlite3_bind_int64(st, 4, (int64_t)folder->uidlist_ino);
 	sqlite3_bind_int64(st, 5, (int64_t)folder->uidlist_size);
 	sqlite3_bind_int64(st, 6, (int64_t)folder->uidlist_lines);
+	sqlite3_bind_int64(st, 7, folder->scan_cur_mtime_ns);
+	sqlite3_bind_int64(st, 8, folder->scan_new_mtime_ns);
+	sqlite3_bind_int64(st, 9, folder->scan_started_ns);
+	sqlite3_bind_int64(st, 10, (int64_t)folder->scan_modseq);
 	if (insert)
-		sqlite3_bind_text(st, 7, name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 11, name, -1, SQLITE_STATIC);
 	else
-		sqlite3_bind_int64(st, 7, folder->id);
+		sqlite3_bind_int64(st, 11, folder->id);
 	if (mix_run(idx, st, "write folder") < 0)
 		return -1;
 	if (insert)

@@ -154,6 +154,13 @@ int mbox_uidlist_maybe_compact_locked(struct mbox *mb, uint32_t live);
 /* Whether mbox_uidlist_maybe_compact_locked() would rewrite. */
 bool mbox_uidlist_needs_compact(const struct mbox *mb, uint32_t live);
 
+/* ----- mbox_sync.c ----- */
+
+/* At open, after mbox_load(): the index's record of the last full scan (any handle's)
+   still holds (cur/'s mtime unchanged and settled, no index change since), so the handle
+   knows cur/ without reading it. Whether it did. */
+bool mbox_sync_trust_record(struct mbox *mb);
+
 /* ----- mbox_own.c: this handle's own changes to cur/ ----- */
 
 /* Bracket a change this handle makes to cur/ (rename, unlink, new file) that its memory

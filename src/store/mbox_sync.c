@@ -41,6 +41,10 @@ struct sync_ctx {
 	struct timespec cur_before;
 	/* UIDs given to news, sorted, for the catch-up. */
 	uint32_t *assigned;
+	/* A full scan: its record for the index (mbox_sync_trust_record()), written with its
+	   changes when the index holds nothing newer than this handle knows. */
+	bool record;
+	int64_t rec_cur_ns, rec_new_ns, rec_started_ns;
 	/* sync_run_new(): the names the moved files got in cur/. */
 	bool keep_targets;
 	char **targets;
@@ -441,6 +445,7 @@ static int sync_write_news(struct mbox *mb, struct sync_ctx *ctx, uint64_t modse
 
 static int sync_write_locked(struct mbox *mb, struct sync_ctx *ctx, uint32_t live)
 {
+	uint64_t known_modseq = mb->fi.highestmodseq;
 	bool bumped = false;
 	uint64_t modseq;
 
@@ -449,12 +454,22 @@ static int sync_write_locked(struct mbox *mb, struct sync_ctx *ctx, uint32_t liv
 		                 mbox_index_error(mb->idx)[0] != '\0' ? mbox_index_error(mb->idx)
 		                                                      : "folder left the index");
 	/* RFC 7162: one command's (here: one sync's) changes may share one new modseq. */
+	/* Another handle wrote since this one last read: the index may hold what this scan
+	   did not see (or an older view than it), so it gets no record. */
+	if (mb->fi.highestmodseq != known_modseq)
+		ctx->record = false;
 	modseq = mb->fi.highestmodseq + 1;
 	if (mbox_msgs_flush_dirty(mb) < 0 || sync_write_renames(mb, ctx, modseq, &bumped) < 0 ||
 	    sync_write_gone(mb, ctx, &bumped) < 0 || sync_write_news(mb, ctx, modseq, &bumped) < 0)
 		return -1;
 	if (bumped)
 		mb->fi.highestmodseq = modseq;
+	if (ctx->record) {
+		mb->fi.scan_cur_mtime_ns = ctx->rec_cur_ns;
+		mb->fi.scan_new_mtime_ns = ctx->rec_new_ns;
+		mb->fi.scan_started_ns = ctx->rec_started_ns;
+		mb->fi.scan_modseq = mb->fi.highestmodseq;
+	}
 	if (mb->locked && mbox_uidlist_maybe_compact_locked(mb, live) < 0)
 		return -1;
 	if (mbox_index_folder_put(mb->idx, mb->folder, &mb->fi) < 0)
@@ -469,7 +484,7 @@ static int sync_write(struct mbox *mb, struct sync_ctx *ctx)
 	int ret;
 
 	if (ctx->news_count == 0 && ctx->renames_count == 0 && ctx->gone_count == 0 &&
-	    mb->dirty_count == 0)
+	    mb->dirty_count == 0 && !ctx->record)
 		return 0;
 	/* Lock before the transaction, never after: the other order could deadlock with a
 	   handle that holds the lock and waits for the database. */
@@ -648,6 +663,59 @@ static int sync_prepare(struct mbox *mb, struct sync_ctx *ctx)
 	return 0;
 }
 
+static int64_t sync_ns(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;
+}
+
+static struct timespec sync_timespec(int64_t ns)
+{
+	struct timespec t = {.tv_sec = ns / 1000000000LL, .tv_nsec = ns % 1000000000LL};
+
+	return t;
+}
+
+/* Settled: the mtime was more than a second old when the scan started (sync_dir_need()). */
+static bool sync_record_settled(int64_t mtime_ns, int64_t started_ns)
+{
+	return mtime_ns / 1000000000LL + 1 < started_ns / 1000000000LL;
+}
+
+/* Whether the index's record of the last full scan should change: it says something else,
+   or it was not settled and this one may be. Written only then, so an unchanged folder's
+   scans write nothing. */
+static bool sync_record_wanted(const struct mbox *mb, const struct sync_ctx *ctx)
+{
+	const struct mbox_index_folder *fi = &mb->fi;
+
+	return fi->scan_cur_mtime_ns != ctx->rec_cur_ns || fi->scan_new_mtime_ns != ctx->rec_new_ns ||
+	       fi->scan_modseq != fi->highestmodseq ||
+	       !sync_record_settled(fi->scan_cur_mtime_ns, fi->scan_started_ns) ||
+	       !sync_record_settled(fi->scan_new_mtime_ns, fi->scan_started_ns);
+}
+
+bool mbox_sync_trust_record(struct mbox *mb)
+{
+	const struct mbox_index_folder *fi = &mb->fi;
+	struct stat cur, new;
+
+	if (fi->scan_started_ns == 0 || fi->scan_modseq != fi->highestmodseq ||
+	    fstat(mb->cur_fd, &cur) < 0 || fstat(mb->new_fd, &new) < 0 ||
+	    sync_ns(&cur.st_mtim) != fi->scan_cur_mtime_ns ||
+	    !sync_record_settled(fi->scan_cur_mtime_ns, fi->scan_started_ns))
+		return false;
+	mb->scanned = true;
+	mb->cur_mtime = cur.st_mtim;
+	mb->cur_scanned = sync_timespec(fi->scan_started_ns);
+	/* new/ is cheap to read: trusted only when it is as recorded too, else read next. */
+	if (sync_ns(&new.st_mtim) == fi->scan_new_mtime_ns &&
+	    sync_record_settled(fi->scan_new_mtime_ns, fi->scan_started_ns)) {
+		mb->new_mtime = new.st_mtim;
+		mb->new_scanned = mb->cur_scanned;
+	}
+	return true;
+}
+
 /* Everything: new/ moved into cur/, then cur/ listed against memory. */
 static int sync_run_full(struct mbox *mb, struct sync_ctx *ctx, struct mbox_changes *ch)
 {
@@ -655,6 +723,8 @@ static int sync_run_full(struct mbox *mb, struct sync_ctx *ctx, struct mbox_chan
 	mbox_own_clear(mb);
 	if (sync_prepare(mb, ctx) < 0 || sync_move_new(mb, ctx) < 0 || sync_scan_cur(mb, ctx) < 0)
 		return -1;
+	ctx->rec_cur_ns = sync_ns(&ctx->cur_before);
+	ctx->record = sync_record_wanted(mb, ctx);
 	return sync_apply(mb, ctx, ch, true);
 }
 
@@ -705,6 +775,8 @@ int mbox_sync(struct mbox *mb, unsigned int flags, struct mbox_changes *changes_
 	} else if (mbox_resume(mb) < 0) {
 		return -1;
 	} else if (cur_need == SYNC_SCAN) {
+		ctx.rec_new_ns = sync_ns(&new.st_mtim);
+		ctx.rec_started_ns = sync_ns(&now);
 		ret = sync_run_full(mb, &ctx, ch);
 		if (ret == 0) {
 			mb->scanned = true;

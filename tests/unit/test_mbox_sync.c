@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "mbox.h"
 #include "mbox_harness.h"
@@ -562,6 +563,118 @@ static void test_new_mail_is_taken_from_new_without_reading_cur(void **state)
 	mbox_close(&mb);
 }
 
+static void age_dirs(const char *root, struct timespec *old_r)
+{
+	char path[4096];
+
+	clock_gettime(CLOCK_REALTIME, old_r);
+	old_r->tv_sec -= 3600;
+	set_cur_mtime(root, old_r);
+	snprintf(path, sizeof(path), "%s/new", root);
+	struct timespec times[2] = {*old_r, *old_r};
+	assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+}
+
+static void test_reopening_an_unchanged_folder_trusts_the_last_scan(void **state)
+{
+	const char *root = *state;
+	struct mbox_store_req seen = {.mode = MBOX_STORE_ADD, .flags = MBOX_FLAG_SEEN};
+	struct mbox_store_result res;
+	struct timespec old;
+	struct mbox *mb;
+	uint32_t one = 1;
+
+	put3_new(root);
+	mb = open_box(root, "");
+	mbox_close(&mb);
+	/* Directories untouched for an hour: a full scan now records them as settled. */
+	age_dirs(root, &old);
+	mb = open_box(root, "");
+	assert_int_equal(mbox_sync(mb, MBOX_SYNC_FORCE, NULL), 0);
+	mbox_close(&mb);
+
+	/* A file slipped in without moving cur/'s mtime: an open that trusts the record does
+	   not list cur/, so it does not see it. */
+	mh_put(root, "cur/1700000020.M20P1Q20.host,S=3,W=3:2,", "xxx");
+	set_cur_mtime(root, &old);
+	mb = open_box(root, "");
+	assert_int_equal(mbox_count(mb), 3);
+	/* A change through the index (a STORE) makes the record stale: the next open scans. */
+	assert_int_equal(mbox_store(mb, &one, 1, &seen, &res), 0);
+	mbox_store_result_free(&res);
+	mbox_close(&mb);
+	set_cur_mtime(root, &old);
+	mb = open_box(root, "");
+	assert_int_equal(mbox_count(mb), 4);
+	mbox_close(&mb);
+
+	/* And a moved mtime, of course. */
+	age_dirs(root, &old);
+	mb = open_box(root, "");
+	assert_int_equal(mbox_sync(mb, MBOX_SYNC_FORCE, NULL), 0);
+	mbox_close(&mb);
+	mh_put(root, "cur/1700000021.M21P1Q21.host,S=3,W=3:2,", "yyy");
+	mb = open_box(root, "");
+	assert_int_equal(mbox_count(mb), 5);
+	mbox_close(&mb);
+}
+
+static void sql_run(const char *root, const char *sql)
+{
+	char path[4096];
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/maild-index.sqlite", root);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+static int sql_int(const char *root, const char *sql)
+{
+	char path[4096];
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	int value;
+
+	snprintf(path, sizeof(path), "%s/maild-index.sqlite", root);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	value = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return value;
+}
+
+static void test_a_version_1_index_is_upgraded_in_place(void **state)
+{
+	const char *root = *state;
+	struct mbox *mb;
+	uint32_t uidvalidity;
+
+	put3_new(root);
+	mb = open_box(root, "");
+	uidvalidity = mbox_uidvalidity(mb);
+	mbox_close(&mb);
+	/* As the first release wrote it: no scan record. */
+	sql_run(root, "ALTER TABLE folders DROP COLUMN scan_cur_mtime_ns;"
+	              "ALTER TABLE folders DROP COLUMN scan_new_mtime_ns;"
+	              "ALTER TABLE folders DROP COLUMN scan_started_ns;"
+	              "ALTER TABLE folders DROP COLUMN scan_modseq;"
+	              "INSERT INTO cache VALUES (1, 1, 1, x'00');"
+	              "PRAGMA user_version = 1;");
+	mb = open_box(root, "");
+	assert_int_equal(mbox_uidvalidity(mb), uidvalidity);
+	assert_int_equal(mbox_count(mb), 3);
+	mbox_close(&mb);
+	assert_int_equal(sql_int(root, "PRAGMA user_version"), 2);
+	/* Upgraded, not rebuilt: what it had cached is still there. */
+	assert_int_equal(sql_int(root, "SELECT count(*) FROM cache"), 1);
+	assert_int_equal(sql_int(root, "SELECT count(*) FROM folders WHERE scan_started_ns > 0"), 1);
+}
+
 static void test_seq_ranges_for_uid_sets(void **state)
 {
 	const char *root = *state;
@@ -625,6 +738,10 @@ int main(void)
 	        teardown),
 	    cmocka_unit_test_setup_teardown(test_new_mail_is_taken_from_new_without_reading_cur,
 	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reopening_an_unchanged_folder_trusts_the_last_scan,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_version_1_index_is_upgraded_in_place, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_seq_ranges_for_uid_sets, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_folder_names_are_refused, setup, teardown),
 	};
