@@ -91,6 +91,8 @@ void imap_msgdata_deinit(struct imap_msgdata *d)
 	imap_msgdata_flush(d);
 	free(d->pending);
 	d->pending = NULL;
+	for (int h = 0; h < IMAP_HDR_COUNT; h++)
+		mbox_cache_run_free(&d->run[h]);
 }
 
 static void imap_msgdata_map(struct imap_msgdata *d)
@@ -193,9 +195,13 @@ const char *imap_msgdata_hdr(struct imap_msgdata *d, enum imap_hdr h, size_t *le
 	if (!d->hdr_have[h]) {
 		void *data;
 		size_t len;
+		int ret;
 
-		if (mbox_cache_get(d->mb, d->info.uid, imap_hdr_fields[h].field, &data, &len) ==
-		    1) {
+		if (d->run[h] == NULL &&
+		    (d->run[h] = mbox_cache_run_new(d->mb, imap_hdr_fields[h].field)) == NULL)
+			fatal("out of memory");
+		ret = mbox_cache_run_get(d->run[h], d->info.uid, &data, &len);
+		if (ret == 1) {
 			d->hdr[h] = data;
 			d->hdr_len[h] = len;
 			d->hdr_have[h] = true;

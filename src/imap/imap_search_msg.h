@@ -51,6 +51,8 @@ struct imap_msgdata {
 	/* cache writes waiting for a batch */
 	struct imap_hdr_pending *pending;
 	size_t npending;
+	/* cache reads, a chunk of messages at a time per field */
+	struct mbox_cache_run *run[IMAP_HDR_COUNT];
 };
 
 void imap_msgdata_init(struct imap_msgdata *d, struct mbox *mb);

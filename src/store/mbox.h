@@ -250,6 +250,13 @@ int mbox_cache_set(struct mbox *mb, uint32_t uid, enum mbox_cache_field field, c
 /* 1 with a malloc'ed copy (NUL-terminated; *len_r excludes the NUL), 0 not cached, -1. */
 int mbox_cache_get(struct mbox *mb, uint32_t uid, enum mbox_cache_field field, void **data_r,
                    size_t *len_r);
+/* mbox_cache_get() for messages visited in ascending UID order (a SEARCH or SORT over the
+   folder): the values come from the index a chunk at a time. A lower UID than the last one
+   asked for is looked up alone. NULL when out of memory. */
+struct mbox_cache_run;
+struct mbox_cache_run *mbox_cache_run_new(struct mbox *mb, enum mbox_cache_field field);
+int mbox_cache_run_get(struct mbox_cache_run *run, uint32_t uid, void **data_r, size_t *len_r);
+void mbox_cache_run_free(struct mbox_cache_run **run);
 
 enum mbox_search_scope {
 	MBOX_SEARCH_BODY, /* SEARCH BODY: the body text */

@@ -117,6 +117,13 @@ int mbox_index_cache_set(struct mbox_index *idx, int64_t folder_id, uint32_t uid
 /* 1 with a malloc'ed copy in *data_r (NUL-terminated, *len_r without it), 0 none, -1. */
 int mbox_index_cache_get(struct mbox_index *idx, int64_t folder_id, uint32_t uid, int field,
                          void **data_r, size_t *len_r);
+/* fn(uid, value, len, ctx) for up to max_rows cached values of field, UIDs from uid_from
+   ascending, in one statement (one read transaction). The value is valid during the call
+   only; fn returns 0 to go on. Returns the number of rows given, or -1. */
+typedef int mbox_index_cache_row_fn(uint32_t uid, const void *value, size_t len, void *ctx);
+int mbox_index_cache_range(struct mbox_index *idx, int64_t folder_id, int field,
+                           uint32_t uid_from, unsigned max_rows, mbox_index_cache_row_fn *fn,
+                           void *ctx);
 
 /* ----- full text ----- */
 

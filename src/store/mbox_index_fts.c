@@ -61,6 +61,37 @@ int mbox_index_cache_get(struct mbox_index *idx, int64_t folder_id, uint32_t uid
 	return ret;
 }
 
+int mbox_index_cache_range(struct mbox_index *idx, int64_t folder_id, int field,
+                           uint32_t uid_from, unsigned max_rows, mbox_index_cache_row_fn *fn,
+                           void *ctx)
+{
+	/* The key is (folder, uid, field): one range of it, the other fields skipped by key. */
+	sqlite3_stmt *st = mix_stmt(idx, MIX_CACHE_RANGE,
+	                            "SELECT uid, value FROM cache WHERE folder = ?1 AND uid >= ?2"
+	                            " AND field = ?3 ORDER BY uid LIMIT ?4");
+	int rc, count = 0;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, folder_id);
+	sqlite3_bind_int64(st, 2, uid_from);
+	sqlite3_bind_int(st, 3, field);
+	sqlite3_bind_int(st, 4, (int)max_rows);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		count++;
+		if (fn((uint32_t)sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1),
+		       (size_t)sqlite3_column_bytes(st, 1), ctx) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		count = mix_fail(idx, rc, "read cache");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return count;
+}
+
 /* ----- full text ----- */
 
 int mbox_index_fts_set(struct mbox_index *idx, int64_t folder_id, uint32_t uid, const char *header,

@@ -363,6 +363,47 @@ static void test_suspended_handle_reopens_its_index_on_demand(void **state)
 	mbox_close(&mb);
 }
 
+static void test_cache_runs_read_ascending_uids_in_chunks(void **state)
+{
+	const char *root = *state;
+	struct mbox_cache_run *run;
+	struct mbox *mb = open_box(root, "");
+	char value[32];
+	void *data;
+	size_t len;
+
+	/* Every third UID has no value; more rows than one chunk holds. */
+	for (uint32_t uid = 1; uid <= 1000; uid++) {
+		if (uid % 3 == 0)
+			continue;
+		snprintf(value, sizeof(value), "from %u", uid);
+		assert_int_equal(mbox_cache_set(mb, uid, MBOX_CACHE_HDR_FROM, value, strlen(value)), 0);
+	}
+	assert_int_equal(mbox_cache_set(mb, 5, MBOX_CACHE_HDR_SUBJECT, "other field", 11), 0);
+	run = mbox_cache_run_new(mb, MBOX_CACHE_HDR_FROM);
+	assert_non_null(run);
+	for (uint32_t uid = 1; uid <= 1003; uid += (uid < 300 ? 1 : 7)) {
+		int ret = mbox_cache_run_get(run, uid, &data, &len);
+
+		if (uid % 3 == 0 || uid > 1000) {
+			assert_int_equal(ret, 0);
+			continue;
+		}
+		assert_int_equal(ret, 1);
+		snprintf(value, sizeof(value), "from %u", uid);
+		assert_int_equal(len, strlen(value));
+		assert_string_equal(data, value);
+		free(data);
+	}
+	/* Back down: looked up alone. */
+	assert_int_equal(mbox_cache_run_get(run, 2, &data, &len), 1);
+	assert_string_equal(data, "from 2");
+	free(data);
+	mbox_cache_run_free(&run);
+	assert_null(run);
+	mbox_close(&mb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -378,6 +419,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_suspended_handle_reopens_its_index_on_demand, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_full_text_search_is_a_substring_match, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_cache_runs_read_ascending_uids_in_chunks, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_cache_blobs_round_trip_and_go_with_expunge, setup,
 	                                    teardown),
