@@ -48,8 +48,15 @@ def free_port():
     """A loopback port nobody listens on right now, below the kernel's ephemeral range: a port
     from that range can be taken by any client connection before maild binds it."""
     top = min(_EPHEMERAL[0], 65536) - 1
+    # pytest-xdist workers (gw0, gw1, ...) each draw from their own slice of the range, so
+    # two tests running at once never pick the same port.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    width = (top - 20000) // max(workers, 1)
+    low = 20000 + index * width
     for _ in range(1000):
-        port = random.randint(20000, top)
+        port = random.randint(low, low + width - 1)
         if port in _handed_out:
             continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -73,10 +80,34 @@ def make_cert(directory):
     os.chmod(tls / "key.pem", 0o600)
 
 
+# Every Maild a test made, for the valgrind check after it (_valgrind_clean).
+_instances = []
+
+
+@pytest.fixture(autouse=True)
+def _valgrind_clean():
+    """Under valgrind, every maild a test started (whichever fixture or helper started it)
+    must have stopped without a memcheck error in any of its processes."""
+    first = len(_instances)
+    yield
+    made = _instances[first:]
+    del _instances[first:]
+    if not VALGRIND:
+        return
+    errors = []
+    for m in made:
+        if m.proc is not None and m.proc.poll() is None and m.dir.exists():
+            m.stop(timeout=60)
+        errors += m.vg_errors
+    assert not errors, "\n".join(errors)
+
+
 class Maild:
     """One maild instance: its directory, config, process and log."""
 
     def __init__(self, directory, extra_config=""):
+        _instances.append(self)
+        self.vg_errors = []
         self.dir = pathlib.Path(directory)
         self.config = self.dir / "maild.conf"
         self.log_path = self.dir / "maild.log"
@@ -153,6 +184,8 @@ class Maild:
 
     def stop(self, timeout=15):
         if self.proc is None or self.proc.poll() is not None:
+            if VALGRIND and self.proc is not None and self.dir.exists():
+                self.vg_errors = self.valgrind_errors()
             return self.proc.returncode if self.proc else None
         self.proc.send_signal(signal.SIGTERM)
         try:
@@ -161,6 +194,10 @@ class Maild:
             self.proc.kill()
             self.proc.wait()
             raise
+        finally:
+            # Read now: the test's directory may be gone by the time the check runs.
+            if VALGRIND:
+                self.vg_errors = self.valgrind_errors()
 
     def log(self):
         try:
@@ -251,9 +288,6 @@ def maild_instance(tmpdir_world):
     m = Maild(tmpdir_world)
     yield m
     m.stop(timeout=60 if VALGRIND else 15)
-    if VALGRIND:
-        errors = m.valgrind_errors()
-        assert not errors, "\n".join(errors)
 
 
 @pytest.fixture
