@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "maildir_name.h"
+#include "core/array_sort.h"
 #include "mbox_private.h"
 
 size_t mbox_base_len(const char *name)
@@ -59,6 +60,40 @@ int mbox_msgs_add(struct mbox *mb, const struct mbox_msg *msg)
 	mb->count++;
 	mb->hash_dirty = true;
 	return 0;
+}
+
+int mbox_msgs_add_new(struct mbox *mb, struct mbox_new *n)
+{
+	struct mbox_msg m = {
+	    .name = n->name,
+	    .modseq = n->modseq,
+	    .size = n->size,
+	    .vsize = n->vsize,
+	    .internaldate = n->internaldate,
+	    .uid = n->uid,
+	    .keywords = n->keywords,
+	    .flags = n->flags,
+	    .state = n->recent ? MBOX_MSG_RECENT : 0,
+	};
+
+	if (mbox_msgs_find(mb, n->uid) >= 0)
+		return 0;
+	if (mbox_msgs_add(mb, &m) < 0)
+		return -1;
+	n->name = NULL;
+	return 1;
+}
+
+static int msgs_cmp_new_uid(const void *a, const void *b)
+{
+	uint32_t x = ((const struct mbox_new *)a)->uid, y = ((const struct mbox_new *)b)->uid;
+
+	return x < y ? -1 : x > y;
+}
+
+void mbox_news_sort_by_uid(struct mbox_new *news, size_t count)
+{
+	array_sort(news, count, sizeof(*news), msgs_cmp_new_uid);
 }
 
 void mbox_msgs_free(struct mbox *mb)

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/array_sort.h"
 #include "mbox_private.h"
 
 void mbox_own_begin(struct mbox *mb, struct mbox_own *own)
@@ -52,13 +51,6 @@ void mbox_own_clear(struct mbox *mb)
 	mb->own_news_count = mb->own_news_cap = 0;
 }
 
-static int own_cmp_uid(const void *a, const void *b)
-{
-	uint32_t x = ((const struct mbox_new *)a)->uid, y = ((const struct mbox_new *)b)->uid;
-
-	return x < y ? -1 : x > y;
-}
-
 int mbox_own_apply(struct mbox *mb, struct mbox_changes *ch)
 {
 	size_t count = mb->own_news_count;
@@ -69,29 +61,13 @@ int mbox_own_apply(struct mbox *mb, struct mbox_changes *ch)
 	ch->added = malloc(count * sizeof(*ch->added));
 	if (ch->added == NULL)
 		return mbox_fail(mb, "out of memory");
-	array_sort(mb->own_news, count, sizeof(*mb->own_news), own_cmp_uid);
-	for (size_t i = 0; i < count && ret == 0; i++) {
-		struct mbox_new *n = &mb->own_news[i];
-		struct mbox_msg m = {
-		    .name = n->name,
-		    .modseq = n->modseq,
-		    .size = n->size,
-		    .vsize = n->vsize,
-		    .internaldate = n->internaldate,
-		    .uid = n->uid,
-		    .keywords = n->keywords,
-		    .flags = n->flags,
-		};
-
-		/* Already there: a scan since found the file. */
-		if (mbox_msgs_find(mb, n->uid) >= 0)
-			continue;
-		ret = mbox_msgs_add(mb, &m);
-		if (ret == 0) {
-			n->name = NULL;
-			ch->added[ch->added_count++] = m.uid;
-		}
+	mbox_news_sort_by_uid(mb->own_news, count);
+	for (size_t i = 0; i < count && ret >= 0; i++) {
+		/* 0: already there, a scan since found the file. */
+		ret = mbox_msgs_add_new(mb, &mb->own_news[i]);
+		if (ret > 0)
+			ch->added[ch->added_count++] = mb->own_news[i].uid;
 	}
 	mbox_own_clear(mb);
-	return ret;
+	return ret < 0 ? -1 : 0;
 }

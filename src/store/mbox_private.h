@@ -94,6 +94,11 @@ ssize_t mbox_msgs_find(const struct mbox *mb, uint32_t uid);
 int mbox_msgs_add(struct mbox *mb, const struct mbox_msg *msg);
 /* Free every message and the table. */
 void mbox_msgs_free(struct mbox *mb);
+struct mbox_new;
+/* Add n (its UID given) unless a message has that UID; takes n's name when added. 1 added,
+   0 there already, -1. */
+int mbox_msgs_add_new(struct mbox *mb, struct mbox_new *n);
+void mbox_news_sort_by_uid(struct mbox_new *news, size_t count);
 /* Replace msg's name by name, taking ownership. */
 void mbox_msg_take_name(struct mbox_msg *msg, char *name);
 /* Replace msg's name by a copy of name. 0 or -1. */

@@ -507,13 +507,6 @@ static int sync_write(struct mbox *mb, struct sync_ctx *ctx)
 
 /* ----- memory ----- */
 
-static int sync_cmp_new_uid(const void *a, const void *b)
-{
-	uint32_t x = ((const struct mbox_new *)a)->uid, y = ((const struct mbox_new *)b)->uid;
-
-	return x < y ? -1 : x > y;
-}
-
 static int sync_alloc_changes(struct sync_ctx *ctx, struct mbox_changes *ch)
 {
 	size_t g = ctx->gone_count + 1, r = ctx->renames_count + 1, n = ctx->news_count + 1;
@@ -571,30 +564,19 @@ static void sync_apply_gone(struct mbox *mb, struct sync_ctx *ctx, struct mbox_c
 
 static int sync_apply_news(struct mbox *mb, struct sync_ctx *ctx, struct mbox_changes *ch)
 {
-	array_sort(ctx->news, ctx->news_count, sizeof(*ctx->news), sync_cmp_new_uid);
+	mbox_news_sort_by_uid(ctx->news, ctx->news_count);
 	for (size_t i = 0; i < ctx->news_count; i++) {
 		struct mbox_new *n = &ctx->news[i];
-		struct mbox_msg m = {
-		    .name = n->name,
-		    .modseq = n->modseq,
-		    .size = n->size,
-		    .vsize = n->vsize,
-		    .internaldate = n->internaldate,
-		    .uid = n->uid,
-		    .keywords = n->keywords,
-		    .base_len = (uint16_t)mbox_base_len(n->name),
-		    .flags = n->flags,
-		    .state = n->recent ? MBOX_MSG_RECENT : 0,
-		};
+		int ret = mbox_msgs_add_new(mb, n);
 
-		if (mbox_msgs_find(mb, n->uid) >= 0)
-			continue; /* the name stays in news and is freed with it */
-		if (mbox_msgs_add(mb, &m) < 0)
+		/* Not added: the name stays in news and is freed with it. */
+		if (ret < 0)
 			return -1;
-		n->name = NULL;
-		ch->added[ch->added_count++] = m.uid;
+		if (ret == 0)
+			continue;
+		ch->added[ch->added_count++] = n->uid;
 		if (n->recent)
-			ch->recent[ch->recent_count++] = m.uid;
+			ch->recent[ch->recent_count++] = n->uid;
 	}
 	return 0;
 }
