@@ -182,3 +182,51 @@ int maildir_name_parse(const char *name, struct maildir_name_info *info_r)
 	maildir_name_fields(name, info_r->base_len, info_r);
 	return 1;
 }
+
+/* The decimal number at *p (advanced past it); false when there is none or it overflows. */
+static bool name_number(const char **p, uint64_t *value_r)
+{
+	const char *s = *p;
+	uint64_t v = 0;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	while (*s >= '0' && *s <= '9') {
+		if (v > (UINT64_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*s++ - '0');
+	}
+	*p = s;
+	*value_r = v;
+	return true;
+}
+
+/* The seconds and, when the name has one right after them, the ".M<usec>" part. */
+static int name_time(const char *name, uint64_t *sec_r, uint64_t *usec_r)
+{
+	const char *p = name;
+
+	if (!name_number(&p, sec_r) || *p != '.')
+		return 0;
+	p++;
+	if (*p == 'M') {
+		p++;
+		if (name_number(&p, usec_r))
+			return 2;
+	}
+	return 1;
+}
+
+int maildir_name_cmp_delivery(const char *a, const char *b)
+{
+	uint64_t sa, sb, ua = 0, ub = 0;
+	int ta = name_time(a, &sa, &ua), tb = name_time(b, &sb, &ub);
+
+	if (ta > 0 && tb > 0) {
+		if (sa != sb)
+			return sa < sb ? -1 : 1;
+		if (ta == 2 && tb == 2 && ua != ub)
+			return ua < ub ? -1 : 1;
+	}
+	return strcmp(a, b);
+}

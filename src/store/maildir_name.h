@@ -43,6 +43,12 @@ int maildir_name_unique(char *base_r, size_t size);
 /* The same for a given time: lets a test replay a clock that stands still or runs back. */
 int maildir_name_unique_at(const struct timeval *now, char *base_r, size_t size);
 
+/* Delivery order of two file names (strcmp's sign convention): the leading seconds, then
+   within a second the ".M<microseconds>" of both, as numbers (they are not zero-padded:
+   "M99999" came before "M100001"), then the bytes. UIDs are given in this order, as Dovecot
+   gives them. */
+int maildir_name_cmp_delivery(const char *a, const char *b);
+
 /* The name for new/ (flags NULL) or cur/ (flags a string of flag letters, possibly empty;
    they are written sorted and without duplicates as the Maildir spec requires). -1 when the
    result does not fit or a flag is not an ASCII letter. */

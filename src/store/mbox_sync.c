@@ -310,7 +310,8 @@ static int sync_collect(struct mbox *mb, struct sync_ctx *ctx, bool full)
 
 static int sync_cmp_new_name(const void *a, const void *b)
 {
-	return strcmp(((const struct mbox_new *)a)->name, ((const struct mbox_new *)b)->name);
+	return maildir_name_cmp_delivery(((const struct mbox_new *)a)->name,
+	                                 ((const struct mbox_new *)b)->name);
 }
 
 /* Delivery order (the names start with the time), one entry per base. */

@@ -290,10 +290,30 @@ static void test_parser_survives_every_prefix(void **state)
 	}
 }
 
+static void test_delivery_order_compares_seconds_and_microseconds_as_numbers(void **state)
+{
+	(void)state;
+	/* Same second: 99999 microseconds came before 100001 (strcmp says otherwise). */
+	assert_true(maildir_name_cmp_delivery("1795000000.M99999P1Q1.h,S=1:2,",
+	                                      "1795000000.M100001P1Q2.h,S=1:2,") < 0);
+	assert_true(maildir_name_cmp_delivery("1795000000.M100001P1Q2.h", "1795000000.M99999P1Q1.h") >
+	            0);
+	/* Seconds first, whatever their digits. */
+	assert_true(maildir_name_cmp_delivery("999999999.M900000P1.h", "1000000000.M1P1.h") < 0);
+	/* Same time: the rest of the name decides; equal names are equal. */
+	assert_true(maildir_name_cmp_delivery("1.M5P1Q1.h", "1.M5P1Q2.h") < 0);
+	assert_int_equal(maildir_name_cmp_delivery("1.M5P1Q1.h:2,S", "1.M5P1Q1.h:2,S"), 0);
+	/* Names of other programs without the M part, or without a time, still sort. */
+	assert_true(maildir_name_cmp_delivery("1700000001.12345_1.host", "1700000002.1_1.host") < 0);
+	assert_true(maildir_name_cmp_delivery("abc", "abd") < 0);
+	assert_true(maildir_name_cmp_delivery("12", "abc") < 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names_are_unique_across_100000_calls),
+		cmocka_unit_test(test_delivery_order_compares_seconds_and_microseconds_as_numbers),
+	    cmocka_unit_test(test_names_are_unique_across_100000_calls),
 		cmocka_unit_test(test_names_stay_unique_when_the_clock_stands_still_or_runs_back),
 		cmocka_unit_test(test_names_are_unique_across_a_fork),
 		cmocka_unit_test(test_host_slash_and_colon_are_escaped_like_dovecot),

@@ -94,6 +94,16 @@ static void test_new_mail_gets_ascending_uids_and_moves_to_cur(void **state)
 	assert_int_equal(mbox_seq(other, 2), 2);
 	assert_int_equal(mbox_uid(other, 3), 3);
 	mbox_close(&other);
+
+	/* Two deliveries in one second: 99,999 microseconds before 100,001, not as strcmp has it. */
+	mh_put(root, "new/1700000009.M100001P1Q9.host,S=5,W=5", "later");
+	mh_put(root, "new/1700000009.M99999P1Q8.host,S=7,W=7", "earlier");
+	assert_int_equal(mbox_sync(mb, 0, NULL), 0);
+	assert_int_equal(mbox_msg(mb, 4, &info), 1);
+	assert_int_equal(info.uid, 4);
+	assert_string_equal(info.name, "1700000009.M99999P1Q8.host,S=7,W=7:2,");
+	assert_int_equal(mbox_msg(mb, 5, &info), 1);
+	assert_string_equal(info.name, "1700000009.M100001P1Q9.host,S=5,W=5:2,");
 	mbox_close(&mb);
 	assert_null(mb);
 }
