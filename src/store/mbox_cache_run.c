@@ -93,8 +93,9 @@ static int run_fill(struct mbox_cache_run *run, uint32_t from)
    or ended the rows. */
 static bool run_covers(const struct mbox_cache_run *run, uint32_t uid)
 {
+	/* short_chunk is set by a fill only. */
 	if (run->count == 0)
-		return run->short_chunk && run->from != 0 && run->from <= uid;
+		return run->short_chunk && run->from <= uid;
 	return run->from <= uid && (run->rows[run->count - 1].uid >= uid || run->short_chunk);
 }
 

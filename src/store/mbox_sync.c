@@ -454,11 +454,11 @@ static int sync_write_locked(struct mbox *mb, struct sync_ctx *ctx, uint32_t liv
 		return mbox_fail(mb, "%s: %s", mb->path,
 		                 mbox_index_error(mb->idx)[0] != '\0' ? mbox_index_error(mb->idx)
 		                                                      : "folder left the index");
-	/* RFC 7162: one command's (here: one sync's) changes may share one new modseq. */
 	/* Another handle wrote since this one last read: the index may hold what this scan
 	   did not see (or an older view than it), so it gets no record. */
 	if (mb->fi.highestmodseq != known_modseq)
 		ctx->record = false;
+	/* RFC 7162: one command's (here: one sync's) changes may share one new modseq. */
 	modseq = mb->fi.highestmodseq + 1;
 	if (mbox_msgs_flush_dirty(mb) < 0 || sync_write_renames(mb, ctx, modseq, &bumped) < 0 ||
 	    sync_write_gone(mb, ctx, &bumped) < 0 || sync_write_news(mb, ctx, modseq, &bumped) < 0)
@@ -597,9 +597,23 @@ void mbox_changes_free(struct mbox_changes *changes)
 
 enum sync_need { SYNC_NOTHING, SYNC_LATER, SYNC_SCAN };
 
-static int64_t sync_nsec_since(const struct timespec *now, const struct timespec *then)
+static int64_t sync_ns(const struct timespec *t)
 {
-	return (int64_t)(now->tv_sec - then->tv_sec) * 1000000000LL + (now->tv_nsec - then->tv_nsec);
+	return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;
+}
+
+static struct timespec sync_timespec(int64_t ns)
+{
+	struct timespec t = {.tv_sec = ns / 1000000000LL, .tv_nsec = ns % 1000000000LL};
+
+	return t;
+}
+
+/* Settled: the mtime was more than a second old when the scan started, so a change made
+   during or after that scan would have moved it. */
+static bool sync_settled(const struct timespec *mtime, const struct timespec *scanned)
+{
+	return mtime->tv_sec + 1 < scanned->tv_sec;
 }
 
 /* Whether a directory must be read. An mtime that moved means a change. One that did not
@@ -617,15 +631,15 @@ static enum sync_need sync_dir_need(const struct timespec *mtime, const struct t
 {
 	if (!sync_same_time(mtime, recorded))
 		return SYNC_SCAN;
-	if (mtime->tv_sec + 1 < scanned->tv_sec)
+	if (sync_settled(mtime, scanned))
 		return SYNC_NOTHING;
 	if (cheap)
 		return SYNC_SCAN;
-	return sync_nsec_since(now, scanned) < SYNC_RESCAN_NSEC ? SYNC_LATER : SYNC_SCAN;
+	return sync_ns(now) - sync_ns(scanned) < SYNC_RESCAN_NSEC ? SYNC_LATER : SYNC_SCAN;
 }
 
-/* Both directories, read after changes the handle made itself: cur/'s new files and
-   renames against memory, gone messages, new UIDs, index. */
+/* What the listings found, applied: sizes of the new files, messages gone (after a full
+   listing of cur/ only), the index written, then memory and the change report. */
 static int sync_apply(struct mbox *mb, struct sync_ctx *ctx, struct mbox_changes *ch, bool full)
 {
 	if (sync_collect(mb, ctx, full) < 0 || sync_write(mb, ctx) < 0)
@@ -646,22 +660,12 @@ static int sync_prepare(struct mbox *mb, struct sync_ctx *ctx)
 	return 0;
 }
 
-static int64_t sync_ns(const struct timespec *t)
-{
-	return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;
-}
-
-static struct timespec sync_timespec(int64_t ns)
-{
-	struct timespec t = {.tv_sec = ns / 1000000000LL, .tv_nsec = ns % 1000000000LL};
-
-	return t;
-}
-
-/* Settled: the mtime was more than a second old when the scan started (sync_dir_need()). */
+/* sync_settled() for the times of the index's record. */
 static bool sync_record_settled(int64_t mtime_ns, int64_t started_ns)
 {
-	return mtime_ns / 1000000000LL + 1 < started_ns / 1000000000LL;
+	struct timespec mtime = sync_timespec(mtime_ns), started = sync_timespec(started_ns);
+
+	return sync_settled(&mtime, &started);
 }
 
 /* Whether the index's record of the last full scan should change: it says something else,
