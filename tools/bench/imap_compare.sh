@@ -5,6 +5,9 @@
 #   tools/bench/imap_compare.sh idle        imap_idle_mem.py over TLS: COUNTS=500,2000 ROUNDS=3
 #   tools/bench/imap_compare.sh bigfolder   imap_bigfolder.py on a COUNT=100000 INBOX, ROUNDS=3
 # DOVECOT_MODE=default (one process per connection, Dovecot's default) or tuned.
+# While working on one operation: PEER=none (maild only), ONLY=op1,op2 (imap_bigfolder.py
+# --only), GEN_DIR=dir (reuse a Maildir generated there before, same COUNT and seed),
+# MAILD_IMAPS=port (several runs side by side), BUILD=dir (default build).
 # Prints each run's lines and keeps them in the work directory; copy them into
 # docs/benchmarks.md.
 set -euo pipefail
@@ -18,13 +21,17 @@ export DOVECOT_MODE=${DOVECOT_MODE:-default}
 work=$(mktemp -d /var/tmp/maild-imapbench-XXXXXX)
 chmod 755 "$work"
 export BENCH_DIR=$work/dovecot
-MAILD_IMAPS=13993
+MAILD_IMAPS=${MAILD_IMAPS:-13993}
+PEER=${PEER:-dovecot}
+BUILD=${BUILD:-$top/build}
+only_args=()
+[ -n "${ONLY:-}" ] && only_args=(--only "$ONLY")
 IDLE_USERS="idle idle1 idle2 idle3 idle4 idle5 idle6 idle7 idle8 idle9"
-ctl=("$top/build/mailctl" --config "$work/maild/maild.conf")
+ctl=("$BUILD/mailctl" --config "$work/maild/maild.conf")
 
 cleanup() {
 	[ -n "${maild_pid:-}" ] && kill -TERM "$maild_pid" 2>/dev/null && wait "$maild_pid" 2>/dev/null
-	"$bench/dovecot_instance.sh" stop >/dev/null 2>&1 || true
+	[ "$PEER" = none ] || "$bench/dovecot_instance.sh" stop >/dev/null 2>&1 || true
 	echo "work directory kept: $work"
 }
 trap cleanup EXIT
@@ -53,7 +60,7 @@ imap.max_connections = 20000
 imap.max_connections_per_ip = 20000
 imap.max_connections_per_user_ip = 10000
 CONF
-	"$top/build/maild" --config "$work/maild/maild.conf" --foreground 2>"$work/maild/log" &
+	"$BUILD/maild" --config "$work/maild/maild.conf" --foreground 2>"$work/maild/log" &
 	maild_pid=$!
 	for _ in $(seq 100); do [ -S "$work/maild/admin.sock" ] && break; sleep 0.1; done
 	"${ctl[@]}" domain add bench.test >/dev/null
@@ -66,19 +73,22 @@ maild_maildir() {
 
 # The same generated messages (same seed) into both servers' INBOX of user $1.
 fill() { # user count seed
-	local gen=$work/gen/$1
-	mkdir -p "$gen"
-	"$bench/gen_maildir.py" --count "$2" --seed "$3" --maildir "$gen" >/dev/null
+	local gen=${GEN_DIR:-$work/gen/$1}
+	if [ ! -d "$gen/cur" ] || [ "$(find "$gen/cur" -type f | wc -l)" != "$2" ]; then
+		mkdir -p "$gen"
+		"$bench/gen_maildir.py" --count "$2" --seed "$3" --maildir "$gen" >/dev/null
+	fi
 	echo bench | "${ctl[@]}" user add "$1@bench.test" >/dev/null
 	local md
 	md=$(maild_maildir "$1")
 	cp -a "$gen/cur/." "$md/cur/"
 	chown -R vmail:vmail "$md"
+	[ "$PEER" = none ] && return
 	cp -a "$gen/cur/." "$BENCH_DIR/home/$1/Maildir/cur/"
 	chown -R nobody:nogroup "$BENCH_DIR/home/$1"
 }
 
-"$bench/dovecot_instance.sh" setup >/dev/null
+[ "$PEER" = none ] || "$bench/dovecot_instance.sh" setup >/dev/null
 start_maild
 case $what in
 idle)
@@ -100,18 +110,20 @@ idle)
 	;;
 bigfolder)
 	fill big "$COUNT" 1
-	"$bench/dovecot_instance.sh" start >/dev/null
+	[ "$PEER" = none ] || "$bench/dovecot_instance.sh" start >/dev/null
 	md=$(maild_maildir big)
 	for r in $(seq "$ROUNDS"); do
 		echo "== maild round $r"
 		"$bench/imap_bigfolder.py" --tls --port "$MAILD_IMAPS" --user big@bench.test \
-			--password bench --json "$work/maild.jsonl" \
+			--password bench --json "$work/maild.jsonl" "${only_args[@]}" \
 			--before-first "rm -f $md/maild-index.sqlite $md/maild-index.sqlite-wal $md/maild-index.sqlite-shm $md/maild-uidlist"
+		[ "$PEER" = none ] && continue
 		echo "== dovecot ($DOVECOT_MODE) round $r"
 		"$bench/imap_bigfolder.py" --tls --port 12993 --user big --password bench \
-			--json "$work/dovecot.jsonl" \
+			--json "$work/dovecot.jsonl" "${only_args[@]}" \
 			--before-first "$bench/dovecot_instance.sh dropindex big"
 	done
+	[ "$PEER" = none ] && exit 0
 	python3 - "$work/maild.jsonl" "$work/dovecot.jsonl" <<'PY'
 import json, statistics, sys
 def load(p):
