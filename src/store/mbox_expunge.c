@@ -37,7 +37,7 @@ static void expunge_memory(struct mbox *mb, const uint8_t *gone, struct mbox_cha
 	}
 	for (uint32_t i = 0; i < mb->count; i++) {
 		if (gone[i])
-			free(mb->msgs[i].name);
+			mbox_msg_name_free(mb, mb->msgs[i].name);
 		else
 			mb->msgs[kept++] = mb->msgs[i];
 	}

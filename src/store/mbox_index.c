@@ -55,6 +55,12 @@ static const char mix_schema_v2[] =
     "ALTER TABLE folders ADD COLUMN scan_modseq INTEGER NOT NULL DEFAULT 0;"
     "PRAGMA user_version = 2;";
 
+/* Version 3: a generation of the folder's message rows, changed by every transaction that
+   writes one, so a snapshot of the rows (mbox_snapshot.c) can tell it is still current. */
+static const char mix_schema_v3[] =
+    "ALTER TABLE folders ADD COLUMN msgs_gen INTEGER NOT NULL DEFAULT 0;"
+    "PRAGMA user_version = 3;";
+
 int mix_fail(struct mbox_index *idx, int rc, const char *what)
 {
 	int primary = rc & 0xff;
@@ -101,11 +107,43 @@ static int mix_exec(struct mbox_index *idx, const char *sql, const char *what)
 
 int mbox_index_begin(struct mbox_index *idx)
 {
+	idx->touched_folder = 0;
 	return mix_exec(idx, "BEGIN IMMEDIATE", "begin");
+}
+
+int mbox_index_begin_read(struct mbox_index *idx)
+{
+	return mix_exec(idx, "BEGIN DEFERRED", "begin");
+}
+
+int mbox_index_end_read(struct mbox_index *idx)
+{
+	return mix_exec(idx, "COMMIT", "end read");
+}
+
+int mix_touch(struct mbox_index *idx, int64_t folder_id)
+{
+	bool batch = sqlite3_get_autocommit(idx->sql) == 0;
+	sqlite3_stmt *st;
+
+	/* Once per batch and folder is enough: a reader sees the batch whole or not at all. */
+	if (batch && idx->touched_folder == folder_id)
+		return 0;
+	st = mix_stmt(idx, MIX_FOLDER_TOUCH,
+	              "UPDATE folders SET msgs_gen = msgs_gen + 1 WHERE id = ?");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, folder_id);
+	if (mix_run(idx, st, "touch folder") < 0)
+		return -1;
+	if (batch)
+		idx->touched_folder = folder_id;
+	return 0;
 }
 
 int mbox_index_commit(struct mbox_index *idx)
 {
+	idx->touched_folder = 0;
 	if (mix_exec(idx, "COMMIT", "commit") < 0) {
 		mbox_index_rollback(idx);
 		return -1;
@@ -115,6 +153,7 @@ int mbox_index_commit(struct mbox_index *idx)
 
 void mbox_index_rollback(struct mbox_index *idx)
 {
+	idx->touched_folder = 0;
 	if (!sqlite3_get_autocommit(idx->sql))
 		(void)sqlite3_exec(idx->sql, "ROLLBACK", NULL, NULL, NULL);
 }
@@ -160,7 +199,8 @@ static int mix_schema(struct mbox_index *idx)
 		return -1;
 	if (mix_user_version(idx, &version) < 0 ||
 	    (version == 0 && mix_exec(idx, mix_schema_v1, "create schema") < 0) ||
-	    (version <= 1 && mix_exec(idx, mix_schema_v2, "upgrade schema to version 2") < 0)) {
+	    (version <= 1 && mix_exec(idx, mix_schema_v2, "upgrade schema to version 2") < 0) ||
+	    (version <= 2 && mix_exec(idx, mix_schema_v3, "upgrade schema to version 3") < 0)) {
 		mbox_index_rollback(idx);
 		return -1;
 	}

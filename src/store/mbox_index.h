@@ -22,7 +22,7 @@
    mbox_index_error(); mbox_index_corrupt() says whether the file is damaged. */
 
 #define MBOX_INDEX_FILE "maild-index.sqlite"
-#define MBOX_INDEX_VERSION 2
+#define MBOX_INDEX_VERSION 3
 #define MBOX_INDEX_BUSY_TIMEOUT_MS 10000
 
 struct mbox_index;
@@ -43,6 +43,10 @@ struct mbox_index_folder {
 	int64_t scan_new_mtime_ns;
 	int64_t scan_started_ns;
 	uint64_t scan_modseq;
+	/* Changes with every batch that writes the folder's message rows; starts random, so a
+	   folder built again (or an index deleted and rebuilt) does not repeat old values.
+	   Read only: mbox_index_folder_put() leaves it alone. */
+	uint64_t msgs_gen;
 };
 
 struct mbox_index_msg {
@@ -73,6 +77,9 @@ bool mbox_index_corrupt(const struct mbox_index *idx);
 /* A write transaction (BEGIN IMMEDIATE). Not nested. */
 int mbox_index_begin(struct mbox_index *idx);
 int mbox_index_commit(struct mbox_index *idx);
+/* A read transaction: what is read between the two is one consistent state. */
+int mbox_index_begin_read(struct mbox_index *idx);
+int mbox_index_end_read(struct mbox_index *idx);
 void mbox_index_rollback(struct mbox_index *idx);
 
 /* ----- folders: name "" is INBOX, otherwise the Maildir++ directory (".Sent") ----- */

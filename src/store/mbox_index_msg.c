@@ -11,7 +11,7 @@ int mbox_index_folder_get(struct mbox_index *idx, const char *name,
 	sqlite3_stmt *st = mix_stmt(idx, MIX_FOLDER_GET,
 	                            "SELECT id, uidvalidity, uidnext, highestmodseq, uidlist_ino,"
 	                            " uidlist_size, uidlist_lines, scan_cur_mtime_ns,"
-	                            " scan_new_mtime_ns, scan_started_ns, scan_modseq"
+	                            " scan_new_mtime_ns, scan_started_ns, scan_modseq, msgs_gen"
 	                            " FROM folders WHERE name = ?");
 	int rc;
 
@@ -31,6 +31,7 @@ int mbox_index_folder_get(struct mbox_index *idx, const char *name,
 		folder_r->scan_new_mtime_ns = sqlite3_column_int64(st, 8);
 		folder_r->scan_started_ns = sqlite3_column_int64(st, 9);
 		folder_r->scan_modseq = (uint64_t)sqlite3_column_int64(st, 10);
+		folder_r->msgs_gen = (uint64_t)sqlite3_column_int64(st, 11);
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -47,8 +48,8 @@ int mbox_index_folder_put(struct mbox_index *idx, const char *name,
 	    insert ? mix_stmt(idx, MIX_FOLDER_INSERT,
 	                      "INSERT INTO folders (uidvalidity, uidnext, highestmodseq,"
 	                      " uidlist_ino, uidlist_size, uidlist_lines, scan_cur_mtime_ns,"
-	                      " scan_new_mtime_ns, scan_started_ns, scan_modseq, name)"
-	                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	                      " scan_new_mtime_ns, scan_started_ns, scan_modseq, name, msgs_gen)"
+	                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, abs(random() >> 2))")
 	           : mix_stmt(idx, MIX_FOLDER_UPDATE,
 	                      "UPDATE folders SET uidvalidity = ?, uidnext = ?, highestmodseq = ?,"
 	                      " uidlist_ino = ?, uidlist_size = ?, uidlist_lines = ?,"
@@ -73,8 +74,10 @@ int mbox_index_folder_put(struct mbox_index *idx, const char *name,
 		sqlite3_bind_int64(st, 11, folder->id);
 	if (mix_run(idx, st, "write folder") < 0)
 		return -1;
-	if (insert)
+	if (insert) {
 		folder->id = sqlite3_last_insert_rowid(idx->sql);
+		folder->msgs_gen = 0; /* unknown until read back; no snapshot matches it */
+	}
 	return 0;
 }
 
@@ -120,7 +123,7 @@ int mbox_index_msg_insert(struct mbox_index *idx, int64_t folder_id,
 	                            " keywords, modseq, size, vsize, internaldate)"
 	                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 
-	if (st == NULL)
+	if (st == NULL || mix_touch(idx, folder_id) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, folder_id);
 	sqlite3_bind_int64(st, 2, msg->uid);
@@ -142,7 +145,7 @@ int mbox_index_msg_set_flags(struct mbox_index *idx, int64_t folder_id, uint32_t
 	                            "UPDATE msgs SET name = ?, flags = ?, keywords = ?, modseq = ?"
 	                            " WHERE folder = ? AND uid = ?");
 
-	if (st == NULL)
+	if (st == NULL || mix_touch(idx, folder_id) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, flags);
@@ -160,7 +163,7 @@ int mbox_index_msg_set_lazy(struct mbox_index *idx, int64_t folder_id, uint32_t 
 	                            "UPDATE msgs SET vsize = ?, internaldate = ?"
 	                            " WHERE folder = ? AND uid = ?");
 
-	if (st == NULL)
+	if (st == NULL || mix_touch(idx, folder_id) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, (int64_t)vsize);
 	sqlite3_bind_int64(st, 2, internaldate);
@@ -174,7 +177,7 @@ int mbox_index_msg_delete(struct mbox_index *idx, int64_t folder_id, uint32_t ui
 	sqlite3_stmt *st =
 	    mix_stmt(idx, MIX_MSG_DELETE, "DELETE FROM msgs WHERE folder = ? AND uid = ?");
 
-	if (st == NULL)
+	if (st == NULL || mix_touch(idx, folder_id) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, folder_id);
 	sqlite3_bind_int64(st, 2, uid);

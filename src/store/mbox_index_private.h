@@ -12,6 +12,7 @@ enum mbox_index_stmt {
 	MIX_FOLDER_GET,
 	MIX_FOLDER_INSERT,
 	MIX_FOLDER_UPDATE,
+	MIX_FOLDER_TOUCH,
 	MIX_MSG_INSERT,
 	MIX_MSG_SET_FLAGS,
 	MIX_MSG_SET_DATE,
@@ -34,6 +35,8 @@ struct mbox_index {
 	char *path;
 	sqlite3_stmt *stmts[MIX_STMT_COUNT];
 	bool corrupt;
+	/* The folder whose msgs_gen this batch has changed already (0: none). */
+	int64_t touched_folder;
 	char error[512];
 };
 
@@ -44,6 +47,9 @@ sqlite3_stmt *mix_stmt(struct mbox_index *idx, enum mbox_index_stmt slot, const 
 int mix_fail(struct mbox_index *idx, int rc, const char *what);
 /* Step a statement that returns no rows and reset it. 0 or -1. */
 int mix_run(struct mbox_index *idx, sqlite3_stmt *stmt, const char *what);
+
+/* Change the folder's msgs_gen: every write of a message row calls it first. 0 or -1. */
+int mix_touch(struct mbox_index *idx, int64_t folder_id);
 
 /* The FTS5 rowid of a message: the folder id and the UID in one 64-bit key. */
 static inline int64_t mix_fts_rowid(int64_t folder_id, uint32_t uid)

@@ -39,6 +39,33 @@ static int load_row(const struct mbox_index_msg *row, void *ctx)
 	return 0;
 }
 
+/* The folder's row and its messages' rows as of one moment, then a snapshot of them for the
+   next SELECT. */
+static int load_rows(struct mbox *mb)
+{
+	int ret;
+
+	mbox_msgs_free(mb);
+	if (mbox_index_begin_read(mb->idx) < 0)
+		return mbox_fail_index(mb);
+	ret = mbox_index_folder_get(mb->idx, mb->folder, &mb->fi);
+	if (ret == 1)
+		ret = mbox_index_msg_iter(mb->idx, mb->fi.id, 0, load_row, mb);
+	else if (ret == 0) {
+		mbox_fail(mb, "%s: folder left the index while being read", mb->path);
+		ret = -2;
+	}
+	if (ret == 0 && mbox_index_end_read(mb->idx) < 0)
+		ret = -1;
+	if (ret != 0) {
+		mbox_index_rollback(mb->idx);
+		return ret == -2 ? -1 : mbox_fail_index(mb);
+	}
+	mb->hash_dirty = true;
+	mbox_snapshot_write(mb);
+	return 0;
+}
+
 /* ----- rebuilding a folder's rows from its uid list and directories ----- */
 
 struct rebuild {
@@ -251,10 +278,7 @@ int mbox_load(struct mbox *mb)
 		if (ret == 0)
 			break;
 	}
-	mbox_msgs_free(mb);
-	ret = mbox_index_msg_iter(mb->idx, mb->fi.id, 0, load_row, mb);
-	if (ret != 0)
-		return ret == -2 ? -1 : mbox_fail_index(mb);
-	mb->hash_dirty = true;
-	return 0;
+	if (mbox_snapshot_load(mb) > 0)
+		return 0;
+	return load_rows(mb);
 }

@@ -99,20 +99,23 @@ void mbox_news_sort_by_uid(struct mbox_new *news, size_t count)
 void mbox_msgs_free(struct mbox *mb)
 {
 	for (uint32_t i = 0; i < mb->count; i++)
-		free(mb->msgs[i].name);
+		mbox_msg_name_free(mb, mb->msgs[i].name);
 	free(mb->msgs);
 	free(mb->hash);
+	free(mb->name_pool);
 	mbox_own_clear(mb);
+	mb->name_pool = NULL;
+	mb->name_pool_len = 0;
 	mb->msgs = NULL;
 	mb->hash = NULL;
 	mb->count = mb->cap = 0;
 }
 
-void mbox_msg_take_name(struct mbox_msg *msg, char *name)
+void mbox_msg_take_name(struct mbox *mb, struct mbox_msg *msg, char *name)
 {
 	struct mbox_name_key key;
 
-	free(msg->name);
+	mbox_msg_name_free(mb, msg->name);
 	msg->name = name;
 	/* The base never changes with a rename of ours or of a Maildir client, so the hash
 	   table stays valid. */
@@ -127,7 +130,7 @@ int mbox_msg_set_name(struct mbox *mb, struct mbox_msg *msg, const char *name)
 
 	if (copy == NULL)
 		return mbox_fail(mb, "out of memory");
-	mbox_msg_take_name(msg, copy);
+	mbox_msg_take_name(mb, msg, copy);
 	return 0;
 }
 

@@ -53,6 +53,10 @@ struct mbox {
 
 	struct mbox_msg *msgs;
 	uint32_t count, cap;
+	/* The names of a folder loaded from its snapshot, in one block: a name inside it is not
+	   freed alone (mbox_msg_name_free()). */
+	char *name_pool;
+	size_t name_pool_len;
 	/* Open addressing on the base: a slot is the high 32 bits of the base's hash (a tag
 	   compared before any message is touched) and the message index + 1; 0 empty. */
 	uint64_t *hash;
@@ -86,6 +90,23 @@ int mbox_resume(struct mbox *mb);
 /* mbox_fail() with the index's message. */
 int mbox_fail_index(struct mbox *mb);
 
+/* ----- mbox_snapshot.c: the folder's rows as one file ----- */
+
+#define MBOX_SNAPSHOT_FILE "maild-snapshot"
+/* Below this, SQLite loads a folder about as fast as the file would. */
+#define MBOX_SNAPSHOT_MIN_MESSAGES 1000
+/* 4 GiB of names is past any folder a snapshot can describe (32-bit offsets). */
+#define MBOX_SNAPSHOT_MAX ((uint64_t)1 << 32)
+
+/* Load the array from the snapshot when it carries mb->fi's stamp. 1 loaded, 0 not (no
+   file, another stamp, damaged: the caller reads the index). */
+int mbox_snapshot_load(struct mbox *mb);
+/* Write the array, just read from the index at mb->fi, as the snapshot. Best effort. */
+void mbox_snapshot_write(struct mbox *mb);
+bool mbox_msg_name_in_pool(const struct mbox *mb, const char *name);
+/* free() unless name lives in the snapshot's block. */
+void mbox_msg_name_free(struct mbox *mb, char *name);
+
 /* ----- mbox_msgs.c: the in-memory array ----- */
 
 /* Index of uid in msgs, or -1. */
@@ -100,7 +121,7 @@ struct mbox_new;
 int mbox_msgs_add_new(struct mbox *mb, struct mbox_new *n);
 void mbox_news_sort_by_uid(struct mbox_new *news, size_t count);
 /* Replace msg's name by name, taking ownership. */
-void mbox_msg_take_name(struct mbox_msg *msg, char *name);
+void mbox_msg_take_name(struct mbox *mb, struct mbox_msg *msg, char *name);
 /* Replace msg's name by a copy of name. 0 or -1. */
 int mbox_msg_set_name(struct mbox *mb, struct mbox_msg *msg, const char *name);
 /* A file name as the sync's hash table sees it, computed in one pass. */

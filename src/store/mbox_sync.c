@@ -529,7 +529,7 @@ static void sync_apply_renames(struct mbox *mb, struct sync_ctx *ctx, struct mbo
 		struct sync_rename *r = &ctx->renames[i];
 		struct mbox_msg *m = &mb->msgs[r->index];
 
-		mbox_msg_take_name(m, r->name);
+		mbox_msg_take_name(mb, m, r->name);
 		r->name = NULL;
 		m->flags = r->flags;
 		m->keywords = r->keywords;
@@ -552,7 +552,7 @@ static void sync_apply_gone(struct mbox *mb, struct sync_ctx *ctx, struct mbox_c
 	}
 	for (uint32_t i = 0; i < mb->count; i++) {
 		if (g < ctx->gone_count && ctx->gone[g] == i) {
-			free(mb->msgs[i].name);
+			mbox_msg_name_free(mb, mb->msgs[i].name);
 			g++;
 			continue;
 		}

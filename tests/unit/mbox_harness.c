@@ -1,11 +1,17 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cmocka.h>
+#include <sqlite3.h>
 
 #include "maildir_create.h"
 #include "mbox_harness.h"
@@ -116,4 +122,33 @@ const char *mh_read(const char *dir, const char *rel)
 		return NULL;
 	buf[n] = '\0';
 	return buf;
+}
+
+void mh_sql_run(const char *root, const char *sql)
+{
+	char path[4096];
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/maild-index.sqlite", root);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+long long mh_sql_int(const char *root, const char *sql)
+{
+	char path[4096];
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	long long value;
+
+	snprintf(path, sizeof(path), "%s/maild-index.sqlite", root);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	value = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return value;
 }

@@ -21,4 +21,9 @@ int mh_find(const char *dir, const char *rel, const char *prefix, char *out, siz
 /* Contents of dir/rel (static buffer), NULL when missing. */
 const char *mh_read(const char *dir, const char *rel);
 
+/* Run sql on dir's maild-index.sqlite behind maild's back. */
+void mh_sql_run(const char *root, const char *sql);
+/* The first column of sql's first row, as an integer. */
+long long mh_sql_int(const char *root, const char *sql);
+
 #endif

@@ -629,35 +629,6 @@ static void test_reopening_an_unchanged_folder_trusts_the_last_scan(void **state
 	mbox_close(&mb);
 }
 
-static void sql_run(const char *root, const char *sql)
-{
-	char path[4096];
-	sqlite3 *db;
-
-	snprintf(path, sizeof(path), "%s/maild-index.sqlite", root);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-	sqlite3_close(db);
-}
-
-static int sql_int(const char *root, const char *sql)
-{
-	char path[4096];
-	sqlite3_stmt *st;
-	sqlite3 *db;
-	int value;
-
-	snprintf(path, sizeof(path), "%s/maild-index.sqlite", root);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	value = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return value;
-}
-
 static void test_a_version_1_index_is_upgraded_in_place(void **state)
 {
 	const char *root = *state;
@@ -669,20 +640,21 @@ static void test_a_version_1_index_is_upgraded_in_place(void **state)
 	uidvalidity = mbox_uidvalidity(mb);
 	mbox_close(&mb);
 	/* As the first release wrote it: no scan record. */
-	sql_run(root, "ALTER TABLE folders DROP COLUMN scan_cur_mtime_ns;"
+	mh_sql_run(root, "ALTER TABLE folders DROP COLUMN scan_cur_mtime_ns;"
 	              "ALTER TABLE folders DROP COLUMN scan_new_mtime_ns;"
 	              "ALTER TABLE folders DROP COLUMN scan_started_ns;"
 	              "ALTER TABLE folders DROP COLUMN scan_modseq;"
+	              "ALTER TABLE folders DROP COLUMN msgs_gen;"
 	              "INSERT INTO cache VALUES (1, 1, 1, x'00');"
 	              "PRAGMA user_version = 1;");
 	mb = open_box(root, "");
 	assert_int_equal(mbox_uidvalidity(mb), uidvalidity);
 	assert_int_equal(mbox_count(mb), 3);
 	mbox_close(&mb);
-	assert_int_equal(sql_int(root, "PRAGMA user_version"), 2);
+	assert_int_equal(mh_sql_int(root, "PRAGMA user_version"), 3);
 	/* Upgraded, not rebuilt: what it had cached is still there. */
-	assert_int_equal(sql_int(root, "SELECT count(*) FROM cache"), 1);
-	assert_int_equal(sql_int(root, "SELECT count(*) FROM folders WHERE scan_started_ns > 0"), 1);
+	assert_int_equal(mh_sql_int(root, "SELECT count(*) FROM cache"), 1);
+	assert_int_equal(mh_sql_int(root, "SELECT count(*) FROM folders WHERE scan_started_ns > 0"), 1);
 }
 
 static void test_seq_ranges_for_uid_sets(void **state)
