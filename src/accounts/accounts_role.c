@@ -16,6 +16,10 @@
 #include "auth_penalty.h"
 #include "password.h"
 #include "resolve.h"
+#include "verify_cache.h"
+
+/* Accounts whose last successful check is remembered at once (verify_cache.h). */
+#define VERIFY_CACHE_SLOTS 1024
 
 struct accounts_state {
 	struct accounts_db *db;
@@ -23,6 +27,7 @@ struct accounts_state {
 	char postmaster[520];
 	const char *mail_root;
 	struct auth_penalty *penalty;
+	struct verify_cache *verify_cache;
 };
 
 /* One password check, carried to the thread pool and back. */
@@ -108,6 +113,9 @@ static void accounts_verify_done(uv_work_t *work, int status)
 		delay = auth_penalty_failed(st->penalty, job->ip, uv_now(job->w->loop));
 	if (result == IPC_VERIFY_OK && job->needs_rehash)
 		accounts_send_rehash(job->w, job);
+	else if (result == IPC_VERIFY_OK)
+		verify_cache_put(st->verify_cache, job->address, job->stored, job->password,
+				 uv_now(job->w->loop));
 	log_debug("%s: password check for %s from %s: %s", job->service, log_esc(job->address),
 		  job->ip,
 		  result == IPC_VERIFY_OK       ? "ok"
@@ -175,6 +183,13 @@ static void accounts_on_verify(struct worker *w, int from, const struct ipc_fram
 		job->locked = true;
 	else
 		accounts_lookup_for_verify(accounts_state(w), job, user);
+	if (job->known && !job->locked &&
+	    verify_cache_hit(accounts_state(w)->verify_cache, job->address, job->stored,
+			     job->password, uv_now(w->loop))) {
+		job->result = 1;
+		accounts_verify_done(&job->work, 0);
+		return;
+	}
 	if (uv_queue_work(w->loop, &job->work, accounts_verify_work, accounts_verify_done) != 0)
 		fatal("uv_queue_work failed");
 }
@@ -310,7 +325,9 @@ static int accounts_start(struct worker *w, const char **error_r)
 		.delay_max_ms = config_uint(w->config, "accounts.auth_failure_delay_max"),
 		.slots = 8192,
 	});
-	if (st.penalty == NULL) {
+	st.verify_cache = verify_cache_new(config_uint(w->config, "accounts.auth_cache_ttl"),
+					   VERIFY_CACHE_SLOTS);
+	if (st.penalty == NULL || st.verify_cache == NULL) {
 		*error_r = "out of memory";
 		return -1;
 	}

@@ -50,6 +50,9 @@ static int validate_address(const char *value, const char **error_r)
 const struct config_key config_keys[] = {
     {"accounts.alias_max_depth", CONFIG_UINT, "10", R(ACCOUNTS), .min = 1, .max = 100,
      .help = "How many alias hops a recipient may go through before it is rejected"},
+    {"accounts.auth_cache_ttl", CONFIG_DURATION, "5m", R(ACCOUNTS), .min = 0, .max = 24 * HOUR,
+     .help = "How long a successful login is remembered, so the same password skips the slow "
+             "hash (kept as a keyed MAC in the accounts process, never the password); 0: off"},
     {"accounts.auth_failure_delay", CONFIG_DURATION, "1s", R(ACCOUNTS) | R(SMTP), .min = 0,
      .max = 1 * MIN,
      .help = "Wait before answering a failed login; doubles with each further failure from "

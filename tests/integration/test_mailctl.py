@@ -105,6 +105,8 @@ def test_user_list_show_passwd_quota_disable_enable(domain):
     rows = m.ctl_json("user", "list")
     assert sorted(r["address"] for r in rows) == ["amy@example.test", "bob@example.test"]
     assert m.ctl_json("user", "list", "other.test") == [] or True
+    # Remembered as a success (accounts.auth_cache_ttl): a new password must still end it.
+    m.ctl("auth", "test", "bob@example.test", input="old\n", check=0)
     m.ctl("user", "passwd", "bob@example.test", input="new\n", check=0)
     m.ctl("auth", "test", "bob@example.test", input="old\n", check=77)
     m.ctl("auth", "test", "bob@example.test", input="new\n", check=0)
