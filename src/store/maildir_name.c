@@ -217,16 +217,30 @@ static int name_time(const char *name, uint64_t *sec_r, uint64_t *usec_r)
 	return 1;
 }
 
+void maildir_delivery_key(const char *name, struct maildir_delivery_key *key_r)
+{
+	key_r->sec = key_r->usec = 0;
+	key_r->kind = name_time(name, &key_r->sec, &key_r->usec);
+	key_r->name = name;
+}
+
+int maildir_delivery_key_cmp(const struct maildir_delivery_key *a,
+                             const struct maildir_delivery_key *b)
+{
+	if (a->kind > 0 && b->kind > 0) {
+		if (a->sec != b->sec)
+			return a->sec < b->sec ? -1 : 1;
+		if (a->kind == 2 && b->kind == 2 && a->usec != b->usec)
+			return a->usec < b->usec ? -1 : 1;
+	}
+	return strcmp(a->name, b->name);
+}
+
 int maildir_name_cmp_delivery(const char *a, const char *b)
 {
-	uint64_t sa, sb, ua = 0, ub = 0;
-	int ta = name_time(a, &sa, &ua), tb = name_time(b, &sb, &ub);
+	struct maildir_delivery_key ka, kb;
 
-	if (ta > 0 && tb > 0) {
-		if (sa != sb)
-			return sa < sb ? -1 : 1;
-		if (ta == 2 && tb == 2 && ua != ub)
-			return ua < ub ? -1 : 1;
-	}
-	return strcmp(a, b);
+	maildir_delivery_key(a, &ka);
+	maildir_delivery_key(b, &kb);
+	return maildir_delivery_key_cmp(&ka, &kb);
 }

@@ -48,6 +48,16 @@ int maildir_name_unique_at(const struct timeval *now, char *base_r, size_t size)
    "M99999" came before "M100001"), then the bytes. UIDs are given in this order, as Dovecot
    gives them. */
 int maildir_name_cmp_delivery(const char *a, const char *b);
+/* maildir_name_cmp_delivery() with the numbers parsed once, for sorting many names. */
+struct maildir_delivery_key {
+	uint64_t sec, usec;
+	/* 0: no leading time, 1: seconds only, 2: seconds and ".M<usec>". */
+	int kind;
+	const char *name;
+};
+void maildir_delivery_key(const char *name, struct maildir_delivery_key *key_r);
+int maildir_delivery_key_cmp(const struct maildir_delivery_key *a,
+                             const struct maildir_delivery_key *b);
 
 /* The name for new/ (flags NULL) or cur/ (flags a string of flag letters, possibly empty;
    they are written sorted and without duplicates as the Maildir spec requires). -1 when the

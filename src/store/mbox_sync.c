@@ -314,12 +314,46 @@ static int sync_cmp_new_name(const void *a, const void *b)
 	                                 ((const struct mbox_new *)b)->name);
 }
 
+struct sync_new_key {
+	struct maildir_delivery_key key;
+	struct mbox_new *n;
+};
+
+static int sync_cmp_new_key(const void *a, const void *b)
+{
+	return maildir_delivery_key_cmp(&((const struct sync_new_key *)a)->key,
+	                                &((const struct sync_new_key *)b)->key);
+}
+
+/* news in delivery order. A folder copied in has 100,000 new names at once: their times are
+   parsed once each, not in every comparison. */
+static void sync_sort_news(struct sync_ctx *ctx)
+{
+	struct sync_new_key *keys = malloc((ctx->news_count + 1) * sizeof(*keys));
+	struct mbox_new *sorted = malloc((ctx->news_count + 1) * sizeof(*sorted));
+
+	if (keys == NULL || sorted == NULL) {
+		array_sort(ctx->news, ctx->news_count, sizeof(*ctx->news), sync_cmp_new_name);
+	} else {
+		for (size_t i = 0; i < ctx->news_count; i++) {
+			maildir_delivery_key(ctx->news[i].name, &keys[i].key);
+			keys[i].n = &ctx->news[i];
+		}
+		array_sort(keys, ctx->news_count, sizeof(*keys), sync_cmp_new_key);
+		for (size_t i = 0; i < ctx->news_count; i++)
+			sorted[i] = *keys[i].n;
+		memcpy(ctx->news, sorted, ctx->news_count * sizeof(*sorted));
+	}
+	free(keys);
+	free(sorted);
+}
+
 /* Delivery order (the names start with the time), one entry per base. */
 static void sync_order_news(struct sync_ctx *ctx)
 {
 	size_t kept = 0;
 
-	array_sort(ctx->news, ctx->news_count, sizeof(*ctx->news), sync_cmp_new_name);
+	sync_sort_news(ctx);
 	for (size_t i = 0; i < ctx->news_count; i++) {
 		struct mbox_new *n = &ctx->news[i];
 
@@ -391,6 +425,9 @@ static int sync_cmp_u32(const void *a, const void *b)
 struct sync_catch_up {
 	struct sync_ctx *ctx;
 	size_t assigned;
+	/* The folder's uidnext when this handle, holding the lock, began assigning: every row
+	   from there up is one of ours, so the walk stops there. */
+	uint32_t first_new;
 };
 
 static int sync_catch_up_row(const struct mbox_index_msg *row, void *vctx)
@@ -399,6 +436,8 @@ static int sync_catch_up_row(const struct mbox_index_msg *row, void *vctx)
 	struct sync_ctx *ctx = cu->ctx;
 	struct mbox_new *n;
 
+	if (row->uid >= cu->first_new)
+		return 1;
 	if (array_search(&row->uid, ctx->assigned, cu->assigned, sizeof(uint32_t), sync_cmp_u32) != NULL)
 		return 0;
 	if (sync_grow((void **)&ctx->news, &ctx->news_cap, ctx->news_count, sizeof(*n)) < 0)
@@ -429,6 +468,7 @@ static int sync_write_news(struct mbox *mb, struct sync_ctx *ctx, uint64_t modse
 		return 0;
 	sync_order_news(ctx);
 	assigned = cu.assigned = ctx->news_count;
+	cu.first_new = mb->fi.uidnext;
 	if (mbox_assign_locked(mb, ctx->news, ctx->news_count, modseq) < 0)
 		return -1;
 	*bumped = true;
@@ -439,7 +479,7 @@ static int sync_write_news(struct mbox *mb, struct sync_ctx *ctx, uint64_t modse
 		ctx->assigned[i] = ctx->news[i].uid;
 	array_sort(ctx->assigned, assigned, sizeof(uint32_t), sync_cmp_u32);
 	ret = mbox_index_msg_iter(mb->idx, mb->fi.id, ctx->max_uid_before, sync_catch_up_row, &cu);
-	if (ret != 0)
+	if (ret != 0 && ret != 1)
 		return ret == -2 ? mbox_fail(mb, "out of memory") : mbox_fail_index(mb);
 	return 0;
 }
