@@ -87,7 +87,8 @@ void imap_modify_finish(struct imap_session *s, struct imap_cmd_state *st, enum 
 void imap_modify_send_buf(struct imap_session *s, const struct mime_buf *b);
 /* One EXPUNGE report piece for expunged messages (mbox_changes order: descending
    sequence numbers): "* n EXPUNGE" lines from *pos on (IMAP_MODIFY_EXPUNGE_CHUNK bytes),
-   or with QRESYNC one VANISHED line from the UIDs at *pos on. Advances *pos; false when *pos reached count. Counts sel->exists down. */
+   or with QRESYNC one VANISHED line from the UIDs at *pos on. Advances *pos; false when *pos
+   reached count. Counts sel->exists down. */
 bool imap_modify_emit_expunged(struct imap_session *s, const struct mbox_changes *ch, size_t *pos);
 
 /* The account's quota as the mailbox library takes it (NULL when unlimited). */

@@ -135,8 +135,9 @@ int mbox_index_fts_has(struct mbox_index *idx, int64_t folder_id, uint32_t uid)
 static int mix_gone_list(struct mbox_index *idx, int64_t folder_id, unsigned max_rows,
                          uint32_t *uids)
 {
-	sqlite3_stmt *st = mix_stmt(idx, MIX_FTS_GONE_LIST,
-	                            "SELECT uid FROM fts_gone WHERE folder = ? ORDER BY uid LIMIT ?");
+	sqlite3_stmt *st =
+	    mix_stmt(idx, MIX_FTS_GONE_LIST,
+	             "SELECT uid FROM fts_gone WHERE folder = ? ORDER BY uid LIMIT ?");
 	int rc, count = 0;
 
 	if (st == NULL)

@@ -55,7 +55,8 @@ static size_t unlink_start_helpers(struct unlink_work *w, pthread_t *threads, si
 
 void mbox_unlink_all(int dir_fd, char *const *names, size_t count, int *errnos_r)
 {
-	struct unlink_work w = {.dir_fd = dir_fd, .names = names, .errnos = errnos_r, .count = count};
+	struct unlink_work w = {
+	    .dir_fd = dir_fd, .names = names, .errnos = errnos_r, .count = count};
 	pthread_t threads[UNLINK_THREADS - 1];
 	size_t want = count / UNLINK_FILES_PER_THREAD, started;
 
