@@ -233,8 +233,12 @@ bool imap_modify_emit_expunged(struct imap_session *s, const struct mbox_changes
 	if (*pos >= n)
 		return false;
 	if ((s->enabled & IMAP_ENABLED_QRESYNC) == 0) {
-		imap_send(s, "* %u EXPUNGE", ch->expunged_seqs[*pos]);
-		(*pos)++;
+		/* Many lines per write: one TLS record and one syscall for hundreds of them. */
+		while (*pos < n && b.len < IMAP_MODIFY_EXPUNGE_CHUNK) {
+			mime_buf_printf(&b, "* %u EXPUNGE\r\n", ch->expunged_seqs[*pos]);
+			(*pos)++;
+		}
+		imap_write(s, mime_buf_str(&b), b.len);
 	} else {
 		/* UIDs descend with the sequence numbers: read them backwards, ascending. */
 		mime_buf_append_str(&b, "* VANISHED ");
@@ -253,8 +257,8 @@ bool imap_modify_emit_expunged(struct imap_session *s, const struct mbox_changes
 			*pos += i - j + 1;
 		}
 		imap_modify_send_buf(s, &b);
-		mime_buf_free(&b);
 	}
+	mime_buf_free(&b);
 	if (s->sel != NULL) {
 		size_t gone = *pos - start;
 

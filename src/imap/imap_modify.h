@@ -30,6 +30,8 @@
 #define IMAP_MODIFY_CODE_MAX (256u * 1024)
 /* VANISHED lines are cut at about this length (several VANISHED responses are fine). */
 #define IMAP_MODIFY_VANISHED_LINE 900u
+/* "* n EXPUNGE" lines are written this many bytes at a time (about one TLS record). */
+#define IMAP_MODIFY_EXPUNGE_CHUNK (15u * 1024)
 
 struct imap_cmd_state;
 typedef void imap_cmd_state_free_fn(struct imap_cmd_state *st);
@@ -84,8 +86,9 @@ void imap_modify_finish(struct imap_session *s, struct imap_cmd_state *st, enum 
 /* b's bytes and CRLF, however long, without a format string. */
 void imap_modify_send_buf(struct imap_session *s, const struct mime_buf *b);
 /* One EXPUNGE report piece for expunged messages (mbox_changes order: descending
-   sequence numbers): "* n EXPUNGE" for *pos, or with QRESYNC one VANISHED line from the
-   UIDs at *pos on. Advances *pos; false when *pos reached count. Counts sel->exists down. */
+   sequence numbers): "* n EXPUNGE" lines from *pos on (IMAP_MODIFY_EXPUNGE_CHUNK bytes),
+   or with QRESYNC one VANISHED line from the UIDs at *pos on. Advances *pos; false when *pos
+   reached count. Counts sel->exists down. */
 bool imap_modify_emit_expunged(struct imap_session *s, const struct mbox_changes *ch, size_t *pos);
 
 /* The account's quota as the mailbox library takes it (NULL when unlimited). */

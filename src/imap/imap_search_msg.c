@@ -307,6 +307,10 @@ int imap_search_fts_update(struct mbox *mb, char **error_r)
 	uint32_t count = mbox_count(mb);
 	int rc = 0;
 
+	if (mbox_fts_purge(mb) < 0) {
+		*error_r = imap_fts_error(mb);
+		return -1;
+	}
 	imap_msgdata_init(&d, mb);
 	for (uint32_t seq = 1; seq <= count && rc == 0; seq++) {
 		int has = mbox_fts_has(mb, mbox_uid(mb, seq));

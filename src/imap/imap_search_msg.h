@@ -68,8 +68,9 @@ const uint8_t *imap_msgdata_header(struct imap_msgdata *d, size_t *len_r);
 /* Write pending cache blobs and release everything. */
 void imap_msgdata_deinit(struct imap_msgdata *d);
 
-/* Put every message of mb that the full-text index lacks into it (header values and text
-   parts decoded, mbox_fts_set), in batches. 0, or -1 with *error_r malloc'ed. */
+/* Bring mb's full-text index up to date: the text of removed messages out (mbox_fts_purge),
+   every message it lacks in (header values and text parts decoded, mbox_fts_set), in
+   batches. 0, or -1 with *error_r malloc'ed. */
 int imap_search_fts_update(struct mbox *mb, char **error_r);
 
 #endif

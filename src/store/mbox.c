@@ -506,6 +506,27 @@ int mbox_fts_has(struct mbox *mb, uint32_t uid)
 	return ret < 0 ? mbox_fail_index(mb) : ret;
 }
 
+/* About a tenth of a second of FTS5 work per transaction. */
+#define MBOX_FTS_PURGE_BATCH 128u
+
+int mbox_fts_purge(struct mbox *mb)
+{
+	int done;
+
+	if (mbox_resume(mb) < 0)
+		return -1;
+	do {
+		if (mbox_index_begin(mb->idx) < 0)
+			return mbox_fail_index(mb);
+		done = mbox_index_fts_purge(mb->idx, mb->fi.id, MBOX_FTS_PURGE_BATCH);
+		if (done < 0 || mbox_index_commit(mb->idx) < 0) {
+			mbox_index_rollback(mb->idx);
+			return mbox_fail_index(mb);
+		}
+	} while ((unsigned)done == MBOX_FTS_PURGE_BATCH);
+	return 0;
+}
+
 int mbox_fts_search(struct mbox *mb, enum mbox_search_scope scope, const char *needle,
                     uint32_t **uids_r, size_t *count_r)
 {

@@ -268,8 +268,14 @@ int mbox_fts_set(struct mbox *mb, uint32_t uid, const char *header, const char *
 /* 1 when the message's text is indexed, 0 when not (the caller indexes it before a SEARCH
    relies on the index), -1. */
 int mbox_fts_has(struct mbox *mb, uint32_t uid);
+/* Delete the text of messages removed since the last purge: an expunge leaves it, its
+   deletion costing about a millisecond a message. Called before the index is brought up to
+   date for a search, so that it is kept by those who use it. Several transactions, so that
+   other writers of the index do not wait long. 0 or -1. */
+int mbox_fts_purge(struct mbox *mb);
 /* UIDs of indexed messages whose text contains needle (UTF-8, case-insensitive substring;
-   needles under 3 characters fold ASCII case only), ascending, malloc'ed. 0 or -1. */
+   needles under 3 characters fold ASCII case only), ascending, malloc'ed; with UIDs of
+   messages removed and not purged yet, which mbox_seq() does not know. 0 or -1. */
 int mbox_fts_search(struct mbox *mb, enum mbox_search_scope scope, const char *needle,
                     uint32_t **uids_r, size_t *count_r);
 

@@ -7,21 +7,67 @@
 #include "maildir_name.h"
 #include "mbox_private.h"
 
-/* Unlink m's file, following a concurrent rename once. 1 removed by us, 0 already gone. */
-static int expunge_unlink(struct mbox *mb, struct mbox_msg *m)
+/* m's file was not there: follow a rename by another program (flags changed) once. 1 removed
+   by us, 0 already gone, -1. */
+static int expunge_unlink_renamed(struct mbox *mb, struct mbox_msg *m)
 {
-	for (int attempt = 0; attempt < 2; attempt++) {
-		int ret;
+	int ret = mbox_msg_refresh_name(mb, m);
 
-		if (unlinkat(mb->cur_fd, m->name, 0) == 0)
-			return 1;
-		if (errno != ENOENT)
-			return mbox_fail(mb, "%s/cur/%s: %s", mb->path, m->name, strerror(errno));
-		ret = mbox_msg_refresh_name(mb, m);
-		if (ret <= 0)
-			return ret;
-	}
+	if (ret <= 0)
+		return ret;
+	if (unlinkat(mb->cur_fd, m->name, 0) == 0)
+		return 1;
+	if (errno != ENOENT)
+		return mbox_fail(mb, "%s/cur/%s: %s", mb->path, m->name, strerror(errno));
 	return 0;
+}
+
+/* What unlinking the files of the messages at ks (indexes into msgs) came to. */
+struct expunge_files {
+	uint64_t bytes, removed; /* removed by us: the quota's part */
+	uint64_t gone;           /* removed by us or before us: the index's and memory's part */
+};
+
+/* Unlink the files of the messages at ks (indexes into msgs), marking in gone those whose
+   file is no more. 0, or -1 when some could not be removed (the others are marked). */
+static int expunge_unlink(struct mbox *mb, const uint32_t *ks, size_t n, uint8_t *gone,
+                          struct expunge_files *files)
+{
+	char **names = malloc((n + 1) * sizeof(*names));
+	int *errnos = malloc((n + 1) * sizeof(*errnos));
+	int ret = 0;
+
+	if (names == NULL || errnos == NULL) {
+		free(names);
+		free(errnos);
+		return mbox_fail(mb, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		names[i] = mb->msgs[ks[i]].name;
+	mbox_unlink_all(mb->cur_fd, names, n, errnos);
+	for (size_t i = 0; i < n; i++) {
+		struct mbox_msg *m = &mb->msgs[ks[i]];
+		int one = errnos[i] == 0 ? 1 : -1;
+
+		if (errnos[i] == ENOENT)
+			one = expunge_unlink_renamed(mb, m);
+		else if (errnos[i] != 0)
+			mbox_fail(mb, "%s/cur/%s: %s", mb->path, m->name, strerror(errnos[i]));
+		if (one > 0) {
+			files->bytes += m->size;
+			files->removed++;
+		}
+		/* Gone either way: by us, or by another program before us. */
+		if (one >= 0) {
+			gone[ks[i]] = 1;
+			files->gone++;
+		} else {
+			ret = -1;
+		}
+	}
+	free(names);
+	free(errnos);
+	return ret;
 }
 
 /* Remove the messages marked in gone (indexes into msgs) from memory; report them. */
@@ -55,8 +101,16 @@ static int expunge_index(struct mbox *mb, const uint8_t *gone, uint32_t live)
 	if (mbox_index_begin(mb->idx) < 0 ||
 	    mbox_index_folder_get(mb->idx, mb->folder, &mb->fi) <= 0)
 		ret = mbox_fail_index(mb);
+	/* A run of consecutive UIDs, all gone, goes in a few statements. */
 	for (uint32_t i = 0; ret == 0 && i < mb->count; i++) {
-		if (gone[i] && mbox_index_msg_delete(mb->idx, mb->fi.id, mb->msgs[i].uid) < 0)
+		uint32_t first, last;
+
+		if (!gone[i])
+			continue;
+		first = last = mb->msgs[i].uid;
+		while (i + 1 < mb->count && gone[i + 1] && mb->msgs[i + 1].uid == last + 1)
+			last = mb->msgs[++i].uid;
+		if (mbox_index_msg_delete_range(mb->idx, mb->fi.id, first, last) < 0)
 			ret = mbox_fail_index(mb);
 	}
 	if (ret == 0) {
@@ -84,49 +138,63 @@ static void expunge_quota(struct mbox *mb, uint64_t bytes, uint64_t count)
 		(void)maildir_quota_add(mb->root, -(int64_t)bytes, -(int64_t)count, &error);
 }
 
+/* The indexes into msgs of the messages with these UIDs, each once, in ks (count long);
+   their number. */
+static size_t expunge_targets(const struct mbox *mb, const uint32_t *uids, size_t count,
+                              uint8_t *seen, uint32_t *ks)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		ssize_t k = mbox_msgs_find(mb, uids[i]);
+
+		if (k < 0 || seen[k])
+			continue;
+		seen[k] = 1;
+		ks[n++] = (uint32_t)k;
+	}
+	memset(seen, 0, mb->count);
+	return n;
+}
+
 int mbox_expunge(struct mbox *mb, const uint32_t *uids, size_t count,
                  struct mbox_changes *changes_r)
 {
 	uint8_t *gone = calloc((size_t)mb->count + 1, 1);
-	uint64_t bytes = 0, removed = 0, n = 0;
+	uint32_t *ks = malloc((count + 1) * sizeof(*ks));
+	struct expunge_files files = {0};
 	struct mbox_own own;
+	size_t n;
 	int ret = 0;
 
 	memset(changes_r, 0, sizeof(*changes_r));
 	if (mbox_resume(mb) < 0) {
 		free(gone);
+		free(ks);
 		return -1;
 	}
 	changes_r->expunged_seqs = malloc((count + 1) * sizeof(uint32_t));
 	changes_r->expunged_uids = malloc((count + 1) * sizeof(uint32_t));
-	if (gone == NULL || changes_r->expunged_seqs == NULL || changes_r->expunged_uids == NULL) {
+	if (gone == NULL || ks == NULL || changes_r->expunged_seqs == NULL ||
+	    changes_r->expunged_uids == NULL) {
 		free(gone);
+		free(ks);
 		mbox_changes_free(changes_r);
 		return mbox_fail(mb, "out of memory");
 	}
+	n = expunge_targets(mb, uids, count, gone, ks);
 	mbox_own_begin(mb, &own);
-	for (size_t i = 0; i < count && ret >= 0; i++) {
-		ssize_t k = mbox_msgs_find(mb, uids[i]);
-
-		if (k < 0 || gone[k])
-			continue;
-		ret = expunge_unlink(mb, &mb->msgs[k]);
-		if (ret > 0) {
-			bytes += mb->msgs[k].size;
-			removed++;
-		}
-		/* Gone either way: by us, or by another program before us. */
-		if (ret >= 0) {
-			gone[k] = 1;
-			n++;
-		}
-	}
-	mbox_own_end(mb, &own);
-	expunge_quota(mb, bytes, removed);
-	if (n > 0 && expunge_index(mb, gone, mb->count - (uint32_t)n) < 0)
-		ret = -1;
 	if (n > 0)
+		ret = expunge_unlink(mb, ks, n, gone, &files);
+	mbox_own_end(mb, &own);
+	expunge_quota(mb, files.bytes, files.removed);
+	/* The files go before their rows: a crash in between leaves rows without files, which
+	   the next sync removes (cur/ changed since the index's record of it). */
+	if (files.gone > 0 && expunge_index(mb, gone, mb->count - (uint32_t)files.gone) < 0)
+		ret = -1;
+	if (files.gone > 0)
 		expunge_memory(mb, gone, changes_r);
 	free(gone);
+	free(ks);
 	return ret < 0 ? -1 : 0;
 }

@@ -56,9 +56,18 @@ static const char mix_schema_v2[] =
     "PRAGMA user_version = 2;";
 
 /* Version 3: a generation of the folder's message rows, changed by every transaction that
-   writes one, so a snapshot of the rows (mbox_snapshot.c) can tell it is still current. */
+   writes one, so a snapshot of the rows (mbox_snapshot.c) can tell it is still current; and
+   the full-text rows of removed messages, left for mbox_index_fts_purge(). An FTS5 delete
+   tokenizes the message's text again to find its entries (about a millisecond a message),
+   which an EXPUNGE need not wait for: the rows of UIDs no longer in the folder match nothing
+   a search reports. */
 static const char mix_schema_v3[] =
     "ALTER TABLE folders ADD COLUMN msgs_gen INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE fts_gone ("
+    " folder INTEGER NOT NULL,"
+    " uid INTEGER NOT NULL,"
+    " PRIMARY KEY (folder, uid)"
+    ") STRICT, WITHOUT ROWID;"
     "PRAGMA user_version = 3;";
 
 int mix_fail(struct mbox_index *idx, int rc, const char *what)
@@ -182,9 +191,9 @@ static int mix_user_version(struct mbox_index *idx, int *version_r)
 	return rc == SQLITE_ROW ? 0 : mix_fail(idx, rc, "read schema version");
 }
 
-/* Creates the schema in an empty file, or brings a version 1 file up to date. The version
-   is read again under the write lock, so two processes opening the file at once do not both
-   change it. 0, -1, or 1 when the file holds a version we do not know (to be deleted). */
+/* Creates the schema in an empty file, or brings an older version's file up to date. The
+   version is read again under the write lock, so two processes opening the file at once do
+   not both change it. 0, -1, or 1 when the file holds a version we do not know (to be deleted). */
 static int mix_schema(struct mbox_index *idx)
 {
 	int version;

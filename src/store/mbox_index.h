@@ -102,8 +102,12 @@ int mbox_index_msg_set_flags(struct mbox_index *idx, int64_t folder_id, uint32_t
 /* Record what was learned lazily: RFC822.SIZE and INTERNALDATE. */
 int mbox_index_msg_set_lazy(struct mbox_index *idx, int64_t folder_id, uint32_t uid, uint64_t vsize,
                             int64_t internaldate);
-/* Removes the message's cache blobs and text too. */
+/* Removes the message's cache blobs too; its text is left for mbox_index_fts_purge(). */
 int mbox_index_msg_delete(struct mbox_index *idx, int64_t folder_id, uint32_t uid);
+/* mbox_index_msg_delete() of every UID from first to last: a few statements for a run of
+   UIDs, where one per message costs more than the deleting. */
+int mbox_index_msg_delete_range(struct mbox_index *idx, int64_t folder_id, uint32_t first,
+                                uint32_t last);
 /* One message by UID; name_buf receives the name. 1, 0 or -1. */
 int mbox_index_msg_get(struct mbox_index *idx, int64_t folder_id, uint32_t uid,
                        struct mbox_index_msg *msg_r, char *name_buf, size_t size);
@@ -144,8 +148,14 @@ int mbox_index_fts_set(struct mbox_index *idx, int64_t folder_id, uint32_t uid, 
                        const char *body);
 /* 1 when the message has text, 0 when not, -1. */
 int mbox_index_fts_has(struct mbox_index *idx, int64_t folder_id, uint32_t uid);
+/* Delete the text of up to max_rows removed messages (mbox_index_msg_delete() leaves it),
+   oldest UIDs first; a UID the folder has again (a row written back after a lost expunge)
+   keeps its text. The number of removed messages handled: below max_rows, none is left.
+   Inside the caller's transaction, or -1. */
+int mbox_index_fts_purge(struct mbox_index *idx, int64_t folder_id, unsigned max_rows);
 /* UIDs (ascending, malloc'ed) of the folder's messages whose text contains needle,
-   case-insensitively. */
+   case-insensitively; with those of removed messages not purged yet, which the caller's
+   messages do not have. */
 int mbox_index_fts_search(struct mbox_index *idx, int64_t folder_id,
                           enum mbox_index_fts_scope scope, const char *needle, uint32_t **uids_r,
                           size_t *count_r);

@@ -131,6 +131,70 @@ int mbox_index_fts_has(struct mbox_index *idx, int64_t folder_id, uint32_t uid)
 	return rc == SQLITE_DONE ? 0 : mix_fail(idx, rc, "read text");
 }
 
+/* The oldest max_rows UIDs of fts_gone into uids (max_rows long). Their number, or -1. */
+static int mix_gone_list(struct mbox_index *idx, int64_t folder_id, unsigned max_rows,
+                         uint32_t *uids)
+{
+	sqlite3_stmt *st =
+	    mix_stmt(idx, MIX_FTS_GONE_LIST,
+	             "SELECT uid FROM fts_gone WHERE folder = ? ORDER BY uid LIMIT ?");
+	int rc, count = 0;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, folder_id);
+	sqlite3_bind_int64(st, 2, max_rows);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && (unsigned)count < max_rows)
+		uids[count++] = (uint32_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return mix_fail(idx, rc, "list text to delete");
+	return count;
+}
+
+static int mix_purge_one(struct mbox_index *idx, int64_t folder_id, uint32_t uid)
+{
+	sqlite3_stmt *st = mix_stmt(idx, MIX_FTS_PURGE,
+	                            "DELETE FROM fts WHERE rowid = ?1 AND NOT EXISTS"
+	                            " (SELECT 1 FROM msgs WHERE folder = ?2 AND uid = ?3)");
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, mix_fts_rowid(folder_id, uid));
+	sqlite3_bind_int64(st, 2, folder_id);
+	sqlite3_bind_int64(st, 3, uid);
+	if (mix_run(idx, st, "delete text") < 0)
+		return -1;
+	st = mix_stmt(idx, MIX_FTS_GONE_DROP, "DELETE FROM fts_gone WHERE folder = ? AND uid = ?");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, folder_id);
+	sqlite3_bind_int64(st, 2, uid);
+	return mix_run(idx, st, "delete text");
+}
+
+int mbox_index_fts_purge(struct mbox_index *idx, int64_t folder_id, unsigned max_rows)
+{
+	uint32_t *uids = malloc((max_rows + 1) * sizeof(*uids));
+	int count;
+
+	if (uids == NULL) {
+		snprintf(idx->error, sizeof(idx->error), "out of memory");
+		return -1;
+	}
+	/* Listed first, deleted after: the list's statement is done before the deletes. */
+	count = mix_gone_list(idx, folder_id, max_rows, uids);
+	for (int i = 0; i < count; i++) {
+		if (mix_purge_one(idx, folder_id, uids[i]) < 0) {
+			count = -1;
+			break;
+		}
+	}
+	free(uids);
+	return count;
+}
+
 /* Number of UTF-8 characters (lead bytes) in s. */
 static size_t mix_utf8_chars(const char *s)
 {

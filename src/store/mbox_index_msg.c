@@ -87,6 +87,7 @@ int mbox_index_folder_drop(struct mbox_index *idx, int64_t folder_id)
 	    "DELETE FROM msgs WHERE folder = ?1",
 	    "DELETE FROM cache WHERE folder = ?1",
 	    "DELETE FROM fts WHERE rowid BETWEEN ?1 << 32 AND (?1 << 32) + 4294967295",
+	    "DELETE FROM fts_gone WHERE folder = ?1",
 	    "DELETE FROM folders WHERE id = ?1",
 	};
 
@@ -172,29 +173,43 @@ int mbox_index_msg_set_lazy(struct mbox_index *idx, int64_t folder_id, uint32_t 
 	return mix_run(idx, st, "update size and date");
 }
 
+int mbox_index_msg_delete_range(struct mbox_index *idx, int64_t folder_id, uint32_t first,
+                                uint32_t last)
+{
+	static const struct {
+		enum mbox_index_stmt slot;
+		const char *sql, *what;
+	} steps[] = {
+	    {MIX_MSG_DELETE, "DELETE FROM msgs WHERE folder = ?1 AND uid BETWEEN ?2 AND ?3",
+	     "delete messages"},
+	    {MIX_CACHE_DELETE_MSG, "DELETE FROM cache WHERE folder = ?1 AND uid BETWEEN ?2 AND ?3",
+	     "delete cache"},
+	    /* The text itself waits for mbox_index_fts_purge(). */
+	    {MIX_FTS_GONE_ADD,
+	     "INSERT OR IGNORE INTO fts_gone (folder, uid) SELECT ?1, rowid - (?1 << 32) FROM fts"
+	     " WHERE rowid BETWEEN (?1 << 32) + ?2 AND (?1 << 32) + ?3",
+	     "list text to delete"},
+	};
+
+	if (mix_touch(idx, folder_id) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		sqlite3_stmt *st = mix_stmt(idx, steps[i].slot, steps[i].sql);
+
+		if (st == NULL)
+			return -1;
+		sqlite3_bind_int64(st, 1, folder_id);
+		sqlite3_bind_int64(st, 2, first);
+		sqlite3_bind_int64(st, 3, last);
+		if (mix_run(idx, st, steps[i].what) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int mbox_index_msg_delete(struct mbox_index *idx, int64_t folder_id, uint32_t uid)
 {
-	sqlite3_stmt *st =
-	    mix_stmt(idx, MIX_MSG_DELETE, "DELETE FROM msgs WHERE folder = ? AND uid = ?");
-
-	if (st == NULL || mix_touch(idx, folder_id) < 0)
-		return -1;
-	sqlite3_bind_int64(st, 1, folder_id);
-	sqlite3_bind_int64(st, 2, uid);
-	if (mix_run(idx, st, "delete message") < 0)
-		return -1;
-	st = mix_stmt(idx, MIX_CACHE_DELETE_MSG, "DELETE FROM cache WHERE folder = ? AND uid = ?");
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, folder_id);
-	sqlite3_bind_int64(st, 2, uid);
-	if (mix_run(idx, st, "delete cache") < 0)
-		return -1;
-	st = mix_stmt(idx, MIX_FTS_DELETE, "DELETE FROM fts WHERE rowid = ?");
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, mix_fts_rowid(folder_id, uid));
-	return mix_run(idx, st, "delete text");
+	return mbox_index_msg_delete_range(idx, folder_id, uid, uid);
 }
 
 static void mix_msg_row(sqlite3_stmt *st, struct mbox_index_msg *msg)

@@ -222,6 +222,12 @@ int mbox_find_renamed(struct mbox *mb, const char *base, size_t base_len, char *
    -1. */
 int mbox_msg_refresh_name(struct mbox *mb, struct mbox_msg *msg);
 
+/* ----- mbox_unlink.c ----- */
+
+/* unlinkat(dir_fd, names[i], 0) for each of the count names, several at a time (in no
+   particular order); errnos_r[i] is 0 when names[i] was removed, else the call's errno. */
+void mbox_unlink_all(int dir_fd, char *const *names, size_t count, int *errnos_r);
+
 /* Read dovecot-keywords again when it changed. */
 int mbox_keywords_refresh(struct mbox *mb);
 

@@ -485,6 +485,32 @@ def test_uid_expunge_removes_only_the_named_uids(imapd):
     r.close()
 
 
+def test_expunge_of_many_messages_reports_each_in_order(imapd):
+    # More "* n EXPUNGE" lines than one write takes, and more files than one thread unlinks
+    root = maildir(imapd)
+    n = 1200
+    st = root.stat()
+    for i in range(n):
+        f = root / "new" / f"{1700000000 + i}.M{i}P1.test"
+        f.write_bytes(f"Subject: m{i}\r\n\r\nbody {i}\r\n".encode())
+        os.chown(f, st.st_uid, st.st_gid)
+    r = raw_login(imapd)
+    select(r)
+    assert cmd(r, "S", 'SEARCH BODY "body 7"')[0].startswith("* SEARCH 8 ")
+    cmd(r, "A", "STORE 1:* +FLAGS.SILENT (\\Deleted)")
+    cmd(r, "U", "STORE 10:* -FLAGS.SILENT (\\Deleted)")
+    cmd(r, "V", "STORE 100:300,900:1150 +FLAGS.SILENT (\\Deleted)")
+    gone = list(range(1, 10)) + list(range(100, 301)) + list(range(900, 1151))
+    lines = cmd(r, "B", "EXPUNGE")
+    assert lines == [f"* {seq} EXPUNGE" for seq in reversed(gone)] + ["B OK Expunge completed."]
+    assert len(cur_files(imapd)) == n - len(gone)
+    # The text of expunged messages is no longer found; that of the others is
+    left = [uid for uid in range(1, n + 1) if uid not in gone]
+    lines = cmd(r, "C", 'UID SEARCH BODY "body 1"')
+    assert lines[0] == "* SEARCH " + " ".join(str(u) for u in left if str(u - 1).startswith("1"))
+    r.close()
+
+
 def test_expunge_with_qresync_sends_vanished(imapd):
     deliver(imapd, 4)
     r = raw_login(imapd)
