@@ -57,6 +57,9 @@ struct imap_fetch_body {
 	bool partial;                /* <origin.length> */
 	uint64_t partial_off, partial_len;
 	const char *label; /* the response's name: "BODY[HEADER.FIELDS (FROM)]<0>", "RFC822" */
+	/* BODY[HEADER.FIELDS (...)] of the message itself naming only fields of the header
+	   lines cache (mime_hdrcache.h): answered from imap_fetch_src.hdr_lines when given. */
+	bool hdr_cached;
 };
 
 struct imap_fetch_plan {
@@ -89,10 +92,17 @@ struct imap_fetch_src {
 	/* The file has bare LFs (RFC822.SIZE differs from the file size): sections go out with
 	   every bare LF made CRLF, as RFC822.SIZE counts them. */
 	bool crlf;
+	/* The message's header lines cache entry (MBOX_CACHE_HDR_LINES, never empty), or NULL.
+	   With it, items with hdr_cached need neither buf nor msg. */
+	const uint8_t *hdr_lines;
+	size_t hdr_lines_len;
 };
 
 /* Whether body needs the parsed message (part numbers, MIME, BINARY of a part). */
 bool imap_fetch_body_needs_parse(const struct imap_fetch_body *body);
+/* Whether body is answered from src->hdr_lines, without the file. */
+bool imap_fetch_body_from_lines(const struct imap_fetch_body *body,
+                                const struct imap_fetch_src *src);
 
 enum imap_fetch_xform {
 	IMAP_FETCH_XF_COPY, /* as stored */

@@ -18,6 +18,12 @@ bool imap_fetch_body_needs_parse(const struct imap_fetch_body *body)
 	return body->section.path_len > 0;
 }
 
+bool imap_fetch_body_from_lines(const struct imap_fetch_body *body,
+                                const struct imap_fetch_src *src)
+{
+	return body->hdr_cached && src->hdr_lines != NULL;
+}
+
 /* Transform len source octets at in into out (room for IMAP_FETCH_SCRATCH); the count. */
 static size_t imap_fetch_xform_step(struct imap_fetch_lit *lit, const uint8_t *in, size_t len,
                                     uint8_t *out)
@@ -139,6 +145,16 @@ static int imap_fetch_section_source(struct imap_fetch_lit *lit, const struct im
 	const struct mime_section *s = &lit->body->section;
 	size_t off, len;
 
+	if (imap_fetch_body_from_lines(lit->body, src)) {
+		/* the same octets as filtering the file's header (mime_hdrcache.h), and never
+		   more than the entry */
+		mime_buf_reserve(&lit->owned, src->hdr_lines_len);
+		mime_header_filter(src->hdr_lines, src->hdr_lines_len, s->fields, s->nfields, false,
+		                   &lit->owned);
+		lit->src = (const uint8_t *)lit->owned.p;
+		lit->src_len = lit->owned.len;
+		return 1;
+	}
 	if (imap_fetch_resolve(src, s, &off, &len) != 1)
 		return 0;
 	if (s->kind == MIME_SECTION_HEADER_FIELDS || s->kind == MIME_SECTION_HEADER_FIELDS_NOT) {
@@ -176,9 +192,13 @@ int imap_fetch_lit_init(struct imap_fetch_lit *lit, const struct imap_fetch_body
 		lit->nil = true;
 		return 0;
 	}
-	lit->scratch = malloc(IMAP_FETCH_SCRATCH);
-	if (lit->scratch == NULL)
-		fatal("out of memory");
+	/* A copy goes out straight from the source: no scratch (128 KiB per literal, a mapping
+	   of its own for malloc, would cost more than a header's few hundred octets). */
+	if (lit->xform != IMAP_FETCH_XF_COPY) {
+		lit->scratch = malloc(IMAP_FETCH_SCRATCH);
+		if (lit->scratch == NULL)
+			fatal("out of memory");
+	}
 	mime_decoder_init(&lit->dec, lit->cte);
 	lit->part_size = imap_fetch_count(lit, body->kind == IMAP_FETCH_BINARY, &nul);
 	lit->binary8 = body->kind == IMAP_FETCH_BINARY && nul;
@@ -285,8 +305,11 @@ bool imap_fetch_lit_emit(struct imap_fetch_lit *lit, struct mime_buf *out, size_
 			mime_buf_printf(out, "%s NIL", b->label);
 			return true;
 		}
-		mime_buf_printf(out, "%s %s{%llu}\r\n", b->label, lit->binary8 ? "~" : "",
-		                (unsigned long long)lit->size);
+		/* once per message of a big FETCH: no printf */
+		mime_buf_append_str(out, b->label);
+		mime_buf_append_str(out, lit->binary8 ? " ~{" : " {");
+		mime_buf_append_uint(out, lit->size);
+		mime_buf_append(out, "}\r\n", 3);
 	}
 	imap_fetch_lit_data(lit, out, max);
 	return lit->written >= lit->size;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../store/mime_hdrcache.h"
 #include "imap_fetch.h"
 
 struct imap_fetch_parse {
@@ -268,6 +269,9 @@ static int imap_fetch_section_item(struct imap_fetch_parse *p, const struct imap
 		rest = close + 1;
 	}
 	mime_buf_append_c(&label, ']');
+	b->hdr_cached = b->kind == IMAP_FETCH_SECTION &&
+	                b->section.kind == MIME_SECTION_HEADER_FIELDS && b->section.path_len == 0 &&
+	                mime_hdrcache_covers(b->section.fields, b->section.nfields);
 	if (imap_fetch_partial(p, b, rest, strlen(rest)) < 0)
 		goto out;
 	if (b->partial)

@@ -1,6 +1,6 @@
 /* The FETCH responses for a set of messages, batch by batch (imap_fetch_run.h): the folder's
-   memory for UID/FLAGS/MODSEQ, the index cache for ENVELOPE/BODY/BODYSTRUCTURE, the mapped
-   file for everything else. */
+   memory for UID/FLAGS/MODSEQ, the index cache for ENVELOPE/BODY/BODYSTRUCTURE and for
+   HEADER.FIELDS of common fields (mime_hdrcache.h), the mapped file for everything else. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../core/log.h"
+#include "../store/mime_hdrcache.h"
 #include "../store/mime_header.h"
 #include "core/array_sort.h"
 #include "imap_bodystructure.h"
@@ -23,6 +24,14 @@ struct imap_fetch_cache {
 	size_t len;
 };
 
+/* What the index said of a message's header lines entry (MBOX_CACHE_HDR_LINES). */
+enum imap_fetch_lines {
+	IMAP_FETCH_LINES_UNKNOWN, /* not asked */
+	IMAP_FETCH_LINES_CACHED,  /* in imap_fetch_msg.lines */
+	IMAP_FETCH_LINES_TOO_BIG, /* the empty marker: read the file */
+	IMAP_FETCH_LINES_MISSING, /* none yet: written from the file */
+};
+
 /* The message being written. */
 struct imap_fetch_msg {
 	uint32_t seq, uid;
@@ -35,6 +44,8 @@ struct imap_fetch_msg {
 	bool lit_active;
 	bool items; /* some item is written: the next one needs a space */
 	struct imap_fetch_lit lit;
+	enum imap_fetch_lines lines_state;
+	char *lines; /* the entry (malloc'ed) when CACHED; src.hdr_lines points to it */
 };
 
 bool imap_fetch_run_memory_only(const struct imap_fetch_run *run)
@@ -51,6 +62,7 @@ static void imap_fetch_msg_free(struct imap_fetch_msg **mp)
 	if (m->lit_active)
 		imap_fetch_lit_free(&m->lit);
 	mime_message_free(&m->mime);
+	free(m->lines);
 	if (m->map != NULL)
 		(void)munmap(m->map, m->map_len);
 	if (m->fd >= 0)
@@ -66,6 +78,7 @@ void imap_fetch_run_free(struct imap_fetch_run **runp)
 	if (run == NULL)
 		return;
 	imap_fetch_msg_free(&run->cur);
+	mbox_cache_run_free(&run->lines_run);
 	for (size_t i = 0; i < run->cache_n; i++)
 		free(run->cache[i].data);
 	free(run->cache);
@@ -186,6 +199,62 @@ static void imap_fetch_cache_flush(struct imap_fetch_run *run)
 	run->cache_n = 0;
 }
 
+/* ----- the header lines cache of HEADER.FIELDS (mime_hdrcache.h) ----- */
+
+static bool imap_fetch_wants_lines(const struct imap_fetch_plan *plan)
+{
+	for (size_t i = 0; i < plan->nbodies; i++)
+		if (plan->bodies[i].hdr_cached)
+			return true;
+	return false;
+}
+
+/* Ask the index for m's entry; messages come in ascending UIDs, so the run reads the
+   entries of a few hundred at a time. An index error counts as no entry. */
+static void imap_fetch_lines_lookup(struct imap_fetch_run *run, struct imap_fetch_msg *m)
+{
+	void *data;
+	size_t len;
+	int ret;
+
+	if (run->lines_run == NULL &&
+	    (run->lines_run = mbox_cache_run_new(run->mb, MBOX_CACHE_HDR_LINES)) == NULL)
+		fatal("out of memory");
+	ret = mbox_cache_run_get(run->lines_run, m->uid, &data, &len);
+	if (ret == 1 && len > 0) {
+		m->lines = data;
+		m->lines_state = IMAP_FETCH_LINES_CACHED;
+		m->src.hdr_lines = (const uint8_t *)m->lines;
+		m->src.hdr_lines_len = len;
+		return;
+	}
+	if (ret == 1)
+		free(data);
+	m->lines_state = ret == 1 ? IMAP_FETCH_LINES_TOO_BIG : IMAP_FETCH_LINES_MISSING;
+}
+
+/* The entry from the mapped file, written with the batch's other entries (an empty one when
+   it is too big, so the next FETCH goes to the file without trying). This message's items
+   are answered from the file: the same octets. */
+static void imap_fetch_lines_build(struct imap_fetch_run *run, struct imap_fetch_msg *m)
+{
+	struct mime_buf b = MIME_BUF_INIT;
+
+	(void)mime_hdrcache_build(m->src.buf, mime_header_size(m->src.buf, m->src.len), &b);
+	imap_fetch_cache_add(run, m->uid, MBOX_CACHE_HDR_LINES, &b);
+	mime_buf_free(&b);
+}
+
+/* Whether some body item needs the message's file. */
+static bool imap_fetch_bodies_need_file(const struct imap_fetch_run *run,
+                                        const struct imap_fetch_msg *m)
+{
+	for (size_t i = 0; i < run->plan.nbodies; i++)
+		if (!imap_fetch_body_from_lines(&run->plan.bodies[i], &m->src))
+			return true;
+	return false;
+}
+
 /* ----- one message ----- */
 
 struct imap_fetch_structs {
@@ -279,10 +348,12 @@ static bool imap_fetch_needs_parse(const struct imap_fetch_run *run,
 	return false;
 }
 
-/* What the cache lacks, from the file. */
-static void imap_fetch_render_structs(struct imap_fetch_run *run, struct imap_fetch_msg *m,
+/* What the cache lacks, from the file: true when something was. */
+static bool imap_fetch_render_structs(struct imap_fetch_run *run, struct imap_fetch_msg *m,
                                       struct imap_fetch_structs *st)
 {
+	size_t added = run->cache_n;
+
 	if ((run->plan.attrs & IMAP_FETCH_ENVELOPE) && !st->env_ok) {
 		imap_envelope_write(&st->env, m->src.buf, mime_header_size(m->src.buf, m->src.len));
 		imap_fetch_cache_add(run, m->uid, MBOX_CACHE_ENVELOPE, &st->env);
@@ -295,6 +366,19 @@ static void imap_fetch_render_structs(struct imap_fetch_run *run, struct imap_fe
 		imap_bodystructure_write(&st->bs, m->mime, true);
 		imap_fetch_cache_add(run, m->uid, MBOX_CACHE_BODYSTRUCTURE, &st->bs);
 	}
+	return run->cache_n > added;
+}
+
+/* The file is mapped: the entries the cache lacks. A client that lists a folder with
+   ENVELOPE or BODYSTRUCTURE is likely to ask for header fields too, so the header lines come
+   with them while the header is at hand. */
+static void imap_fetch_fill_cache(struct imap_fetch_run *run, struct imap_fetch_msg *m,
+                                  struct imap_fetch_structs *st)
+{
+	if (imap_fetch_render_structs(run, m, st) && m->lines_state == IMAP_FETCH_LINES_UNKNOWN)
+		imap_fetch_lines_lookup(run, m);
+	if (m->lines_state == IMAP_FETCH_LINES_MISSING)
+		imap_fetch_lines_build(run, m);
 }
 
 /* "* seq FETCH (UID .. FLAGS .. MODSEQ .. INTERNALDATE .. RFC822.SIZE .. ENVELOPE .. BODY ..
@@ -308,9 +392,15 @@ static void imap_fetch_head(struct imap_fetch_run *run, struct imap_fetch_msg *m
 	bool seen_now = imap_fetch_seen_changed(run, m->uid);
 	const char *sp = "";
 
-	mime_buf_printf(out, "* %u FETCH (", m->seq);
-	if (attrs & IMAP_FETCH_UID)
-		mime_buf_printf(out, "UID %u", m->uid), sp = " ";
+	/* once per message: appends, not printf */
+	mime_buf_append(out, "* ", 2);
+	mime_buf_append_uint(out, m->seq);
+	mime_buf_append(out, " FETCH (", 8);
+	if (attrs & IMAP_FETCH_UID) {
+		mime_buf_append(out, "UID ", 4);
+		mime_buf_append_uint(out, m->uid);
+		sp = " ";
+	}
 	if ((attrs & IMAP_FETCH_FLAGS) || seen_now) {
 		mime_buf_printf(out, "%sFLAGS ", sp), sp = " ";
 		imap_flags_write(run->mb, info->flags, info->keywords, info->recent, out);
@@ -337,6 +427,19 @@ static void imap_fetch_head(struct imap_fetch_run *run, struct imap_fetch_msg *m
 	m->items = sp[0] != '\0';
 }
 
+/* The sequence number of uid, 0 when gone: mostly the one after the previous message's (1:*
+   walks the folder in order), else a binary search. */
+static uint32_t imap_fetch_seq(struct imap_fetch_run *run, uint32_t uid)
+{
+	uint32_t seq = run->last_seq + 1;
+
+	if (mbox_uid(run->mb, seq) != uid)
+		seq = mbox_seq(run->mb, uid);
+	if (seq != 0)
+		run->last_seq = seq;
+	return seq;
+}
+
 /* Start message uids[idx]: everything up to the body items. 1 started (run->cur set), 0
    skipped, -1 stop the FETCH. */
 static int imap_fetch_start(struct imap_fetch_run *run)
@@ -345,7 +448,7 @@ static int imap_fetch_start(struct imap_fetch_run *run)
 	struct imap_fetch_msg *m;
 	struct mbox_msg_info info;
 	uint32_t uid = run->uids[run->idx];
-	uint32_t seq = mbox_seq(run->mb, uid);
+	uint32_t seq = imap_fetch_seq(run, uid);
 	time_t date = 0;
 	uint64_t vsize = 0;
 	int ret = 0;
@@ -361,9 +464,15 @@ static int imap_fetch_start(struct imap_fetch_run *run)
 	imap_fetch_cached(run, uid, IMAP_FETCH_BODY, MBOX_CACHE_BODY, &st.body, &st.body_ok);
 	imap_fetch_cached(run, uid, IMAP_FETCH_BODYSTRUCTURE, MBOX_CACHE_BODYSTRUCTURE, &st.bs,
 	                  &st.bs_ok);
+	if (imap_fetch_wants_lines(&run->plan))
+		imap_fetch_lines_lookup(run, m);
+	bool bodies_file = imap_fetch_bodies_need_file(run, m);
+	bool need_file = bodies_file || ((run->plan.attrs & IMAP_FETCH_ENVELOPE) && !st.env_ok) ||
+	                 imap_fetch_needs_parse(run, &st);
+	/* the size says whether the file's sections go out with bare LFs made CRLF */
 	if (((run->plan.attrs & IMAP_FETCH_INTERNALDATE) &&
 	     mbox_msg_internaldate(run->mb, seq, &date) < 0) ||
-	    ((run->plan.attrs & IMAP_FETCH_RFC822_SIZE || run->plan.nbodies > 0) &&
+	    ((run->plan.attrs & IMAP_FETCH_RFC822_SIZE || bodies_file) &&
 	     mbox_msg_vsize(run->mb, seq, &vsize) < 0)) {
 		if (errno == ENOENT)
 			run->expunged = true;
@@ -371,9 +480,6 @@ static int imap_fetch_start(struct imap_fetch_run *run)
 			imap_fetch_note(run, "reading a message", mbox_error(run->mb));
 		goto skip;
 	}
-	bool need_file = run->plan.nbodies > 0 ||
-	                 ((run->plan.attrs & IMAP_FETCH_ENVELOPE) && !st.env_ok) ||
-	                 imap_fetch_needs_parse(run, &st);
 	if (need_file) {
 		if (imap_fetch_map(run, m) != 1)
 			goto skip;
@@ -387,7 +493,7 @@ static int imap_fetch_start(struct imap_fetch_run *run)
 				goto skip;
 			}
 		}
-		imap_fetch_render_structs(run, m, &st);
+		imap_fetch_fill_cache(run, m, &st);
 	}
 	imap_fetch_head(run, m, &info, &st, date, vsize);
 	imap_fetch_structs_free(&st);

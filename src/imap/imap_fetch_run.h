@@ -39,13 +39,15 @@ struct imap_fetch_run {
 	bool readonly;  /* EXAMINE: no \Seen */
 	bool condstore; /* MODSEQ with flags that changed */
 	/* progress */
-	size_t idx; /* next message to start */
+	size_t idx;        /* next message to start */
+	uint32_t last_seq; /* of the message started last */
 	struct imap_fetch_msg *cur;
 	size_t seen_upto;       /* \Seen stored for uids[..seen_upto) */
 	uint32_t *seen_changed; /* UIDs of the window whose \Seen this FETCH set */
 	size_t seen_changed_n;
 	struct imap_fetch_cache *cache; /* cache entries to write at the end of the batch */
 	size_t cache_n, cache_cap;
+	struct mbox_cache_run *lines_run; /* header lines entries, a chunk of messages at a time */
 	/* results */
 	struct mime_buf out; /* this batch's responses */
 	bool done;

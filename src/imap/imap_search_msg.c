@@ -9,6 +9,7 @@
 
 #include "../core/log.h"
 #include "../store/mime_decode.h"
+#include "../store/mime_hdrcache.h"
 #include "../store/mime_header.h"
 #include "../store/mime_parse.h"
 #include "imap_search_msg.h"
@@ -31,6 +32,7 @@ struct imap_hdr_pending {
 	uint32_t uid;
 	char *val[IMAP_HDR_COUNT];
 	size_t len[IMAP_HDR_COUNT];
+	struct mime_buf lines; /* the header lines entry, for FETCH (mime_hdrcache.h) */
 };
 
 void imap_msgdata_init(struct imap_msgdata *d, struct mbox *mb)
@@ -50,12 +52,15 @@ static void imap_msgdata_flush(struct imap_msgdata *d)
 				(void)mbox_cache_set(d->mb, d->pending[i].uid,
 				                     imap_hdr_fields[h].field, d->pending[i].val[h],
 				                     d->pending[i].len[h]);
+			(void)mbox_cache_set(d->mb, d->pending[i].uid, MBOX_CACHE_HDR_LINES,
+			                     d->pending[i].lines.p, d->pending[i].lines.len);
 		}
 		(void)mbox_batch_commit(d->mb);
 	}
 	for (size_t i = 0; i < d->npending; i++) {
 		for (int h = 0; h < IMAP_HDR_COUNT; h++)
 			free(d->pending[i].val[h]);
+		mime_buf_free(&d->pending[i].lines);
 	}
 	d->npending = 0;
 }
@@ -162,6 +167,10 @@ static void imap_msgdata_from_file(struct imap_msgdata *d)
 		}
 		pend = &d->pending[d->npending++];
 		pend->uid = d->info.uid;
+		/* the header is at hand: FETCH's header lines come with the values (an empty
+		   entry when too big) */
+		pend->lines = (struct mime_buf)MIME_BUF_INIT;
+		(void)mime_hdrcache_build(hdr, hlen, &pend->lines);
 	}
 	for (int h = 0; h < IMAP_HDR_COUNT; h++) {
 		struct mime_field f;

@@ -16,7 +16,8 @@
  * unfolded (mime_unfold: line ends removed, blanks trimmed), NOT decoded (RFC 2047 words
  * stay); an empty blob when the message has no such field. The eight HDR fields of a
  * message are always written together, in one index transaction per batch of messages, the
- * first time one of them is needed and missing, so a message's file is read once.
+ * first time one of them is needed and missing, so a message's file is read once; FETCH's
+ * header lines entry (MBOX_CACHE_HDR_LINES, mime_hdrcache.h) is written with them.
  */
 
 enum imap_hdr {

@@ -243,6 +243,9 @@ enum mbox_cache_field {
 	MBOX_CACHE_HDR_MESSAGE_ID,
 	MBOX_CACHE_HDR_REFERENCES,
 	MBOX_CACHE_HDR_IN_REPLY_TO,
+	/* The raw lines of a fixed set of header fields (mime_hdrcache.h); an empty value when
+	   they are too long to keep. Stored numbers: a change of the set takes a new number. */
+	MBOX_CACHE_HDR_LINES = 12,
 };
 
 int mbox_cache_set(struct mbox *mb, uint32_t uid, enum mbox_cache_field field, const void *data,

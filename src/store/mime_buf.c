@@ -5,7 +5,7 @@
 #include "log.h"
 #include "mime_buf.h"
 
-static void mime_buf_reserve(struct mime_buf *b, size_t add)
+void mime_buf_reserve(struct mime_buf *b, size_t add)
 {
 	size_t need, size;
 	char *p;
@@ -44,20 +44,37 @@ void mime_buf_append_c(struct mime_buf *b, char c)
 	mime_buf_append(b, &c, 1);
 }
 
+void mime_buf_append_uint(struct mime_buf *b, uint64_t v)
+{
+	char digits[20];
+	size_t n = 0;
+
+	do {
+		digits[sizeof(digits) - ++n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	mime_buf_append(b, digits + sizeof(digits) - n, n);
+}
+
 void mime_buf_printf(struct mime_buf *b, const char *fmt, ...)
 {
+	size_t room = b->size > b->len ? b->size - b->len : 0;
 	va_list ap;
 	int n;
 
+	/* Formatted straight into the free room, which mostly suffices; measured and formatted
+	   again only when it does not. */
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(room > 0 ? b->p + b->len : NULL, room, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		fatal("mime: bad format \"%s\"", fmt);
-	mime_buf_reserve(b, (size_t)n);
-	va_start(ap, fmt);
-	(void)vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	if ((size_t)n >= room) {
+		mime_buf_reserve(b, (size_t)n);
+		va_start(ap, fmt);
+		(void)vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	b->len += (size_t)n;
 }
 

@@ -30,6 +30,10 @@ struct mime_buf {
 void mime_buf_append(struct mime_buf *b, const void *p, size_t len);
 void mime_buf_append_str(struct mime_buf *b, const char *s);
 void mime_buf_append_c(struct mime_buf *b, char c);
+/* v in decimal: what "%llu" writes, without printf's cost per response line. */
+void mime_buf_append_uint(struct mime_buf *b, uint64_t v);
+/* Room for add more octets, so that appends up to that many do not reallocate. */
+void mime_buf_reserve(struct mime_buf *b, size_t add);
 void mime_buf_printf(struct mime_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Drop everything after the first len octets (len <= b->len). */

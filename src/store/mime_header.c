@@ -184,17 +184,22 @@ static bool name_listed(const struct mime_field *f, const char *const *names, si
 	return false;
 }
 
-/* Append p[0..len) with every bare LF made CRLF. */
+/* Append p[0..len) with every bare LF made CRLF. A field that has CRLFs only goes out in one
+   piece (FETCH of a header lines cache entry, mime_hdrcache.h, is all such fields). */
 static void append_crlf(struct mime_buf *out, const uint8_t *p, size_t len)
 {
-	size_t i, start = 0;
+	size_t start = 0, pos = 0;
+	const uint8_t *nl;
 
-	for (i = 0; i < len; i++) {
-		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r')) {
+	while (pos < len && (nl = memchr(p + pos, '\n', len - pos)) != NULL) {
+		size_t i = (size_t)(nl - p);
+
+		if (i == 0 || p[i - 1] != '\r') {
 			mime_buf_append(out, p + start, i - start);
 			mime_buf_append(out, "\r\n", 2);
 			start = i + 1;
 		}
+		pos = i + 1;
 	}
 	mime_buf_append(out, p + start, len - start);
 	/* the last field of a section without an empty line may have no line end at all */

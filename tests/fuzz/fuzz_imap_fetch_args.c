@@ -1,12 +1,16 @@
 /* Feeds arbitrary bytes as the arguments of "FETCH 1 ..." through the IMAP parser into
    imap_fetch_plan_parse(), and every body item of an accepted plan through the literal writer
-   over a small multipart message, once whole and once in one-octet pieces; the two renderings
-   must match (habit 15). The first byte picks UID FETCH and whether the message has bare LFs. */
+   over a small multipart message, once whole and once in one-octet pieces, the pieces of
+   HEADER.FIELDS items of cached names from the message's header lines cache entry
+   (mime_hdrcache.h); the two renderings must match (habit 15). The first byte picks UID FETCH
+   and whether the message has bare LFs. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "imap_fetch.h"
 #include "imap_parser.h"
+#include "mime_hdrcache.h"
+#include "mime_header.h"
 
 static const char message[] = "From: a@b.test\r\n"
                               "Subject: fuzz\r\n"
@@ -44,18 +48,27 @@ static void check_plan(const struct imap_fetch_plan *plan, bool crlf)
 {
 	struct mime_message *m =
 	    mime_message_parse((const uint8_t *)message, sizeof(message) - 1, NULL);
-	struct imap_fetch_src src = {(const uint8_t *)message, sizeof(message) - 1, m, crlf};
+	struct imap_fetch_src src = {
+	    .buf = (const uint8_t *)message, .len = sizeof(message) - 1, .msg = m, .crlf = crlf};
+	struct imap_fetch_src cached = src;
+	struct mime_buf entry = MIME_BUF_INIT;
 
+	/* the pieces come from the header lines cache entry where an item may use it */
+	if (mime_hdrcache_build(src.buf, mime_header_size(src.buf, src.len), &entry) != 1)
+		abort();
+	cached.hdr_lines = (const uint8_t *)entry.p;
+	cached.hdr_lines_len = entry.len;
 	for (size_t i = 0; i < plan->nbodies; i++) {
 		struct mime_buf whole = MIME_BUF_INIT, pieces = MIME_BUF_INIT;
 
 		render(&plan->bodies[i], &src, 1u << 20, &whole);
-		render(&plan->bodies[i], &src, 1, &pieces);
+		render(&plan->bodies[i], &cached, 1, &pieces);
 		if (whole.len != pieces.len || memcmp(whole.p, pieces.p, whole.len) != 0)
 			abort();
 		mime_buf_free(&whole);
 		mime_buf_free(&pieces);
 	}
+	mime_buf_free(&entry);
 	mime_message_free(&m);
 }
 

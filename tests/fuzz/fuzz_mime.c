@@ -4,9 +4,10 @@
  * Input: one byte that picks the limits, then a message. The message is parsed; ENVELOPE,
  * BODY and BODYSTRUCTURE are rendered; sections of every part are resolved and fetched; every
  * leaf body is decoded in one piece and in pieces (both must agree); the searchable text is
- * extracted. Invariants: every range lies inside the message; parts stay within the limits;
- * the text is valid UTF-8 and within its bound; the rendered structures balance their
- * parentheses outside strings.
+ * extracted; the header lines cache entry is built. Invariants: every range lies inside the
+ * message; parts stay within the limits; the text is valid UTF-8 and within its bound; the
+ * rendered structures balance their parentheses outside strings; HEADER.FIELDS of cached
+ * names filtered from the entry equals the same filtered from the message (mime_hdrcache.h).
  *
  *   CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
  */
@@ -20,6 +21,8 @@
 #include "imap_envelope.h"
 #include "mime_charset.h"
 #include "mime_decode.h"
+#include "mime_hdrcache.h"
+#include "mime_header.h"
 #include "mime_parse.h"
 #include "utf8.h"
 
@@ -136,6 +139,35 @@ static void check_part(const struct mime_message *m, const struct mime_part *p,
 	}
 }
 
+static void check_hdrcache(const uint8_t *p, size_t len)
+{
+	static const char *const lists[][3] = {
+	    {"FROM", "SUBJECT", "DATE"},
+	    {"to", "Cc", "references"},
+	    {"List-Id", "X-Priority", "content-type"},
+	};
+	struct mime_buf entry = MIME_BUF_INIT;
+	size_t hsize = mime_header_size(p, len);
+
+	if (mime_hdrcache_build(p, hsize, &entry) == 0) {
+		CHECK(entry.len == 0);
+		return;
+	}
+	CHECK(entry.len >= 2 && entry.len <= MIME_HDRCACHE_MAX);
+	CHECK(mime_header_size((const uint8_t *)entry.p, entry.len) == entry.len);
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		struct mime_buf a = MIME_BUF_INIT, b = MIME_BUF_INIT;
+
+		CHECK(mime_hdrcache_covers(lists[i], 3));
+		mime_header_filter(p, hsize, lists[i], 3, false, &a);
+		mime_header_filter((const uint8_t *)entry.p, entry.len, lists[i], 3, false, &b);
+		CHECK(a.len == b.len && memcmp(a.p, b.p, a.len) == 0);
+		mime_buf_free(&a);
+		mime_buf_free(&b);
+	}
+	mime_buf_free(&entry);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mime_limits lim;
@@ -165,6 +197,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(&s, 0, sizeof(s));
 	check_part(m, m->root, &s);
+	check_hdrcache(data, size);
 	(void)mime_section_parse((const char *)data, size < 40 ? size : 40, &s);
 
 	mime_buf_append_str(&out, "x");

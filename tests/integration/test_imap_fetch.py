@@ -3,6 +3,7 @@ real maild: mail delivered through its SMTP or written into the Maildir as anoth
 would, read back with imaplib, raw sockets and curl."""
 import base64
 import os
+import pathlib
 import pwd
 import re
 import socket
@@ -13,7 +14,7 @@ import time
 import pytest
 
 from conftest import MAILD_BIN, SLOW, VALGRIND, open_fd_targets, proc_status, scale_test, wait_until
-from imap_support import USER, deliver, login, maildir, raw_login, untagged
+from imap_support import USER, deliver, login, maildir, message_file, raw_login, untagged
 from test_imap_session import PASSWORD, imapd  # noqa: F401  (the fixture)
 
 
@@ -447,6 +448,152 @@ def test_envelope_and_bodystructure_come_from_the_index_cache_the_second_time(im
         assert tagged(out).startswith("F NO [SERVERBUG]")
     finally:
         os.chmod(path, 0o600)
+    r.close()
+
+
+# --- header lines cache (HEADER.FIELDS of common fields without the file) ----------------------
+
+def corpus_dir():
+    """The shared mail corpus beside the project (or $MAILD_CORPUS), None when absent."""
+    here = pathlib.Path(__file__).resolve().parents[2]
+    for d in [os.environ.get("MAILD_CORPUS"), here / "../shared/corpus",
+              here / "../../shared/corpus"]:
+        if d and pathlib.Path(d).is_dir():
+            return pathlib.Path(d)
+    return None
+
+
+def header_fields(msg, names):
+    """BODY[HEADER.FIELDS (names)] computed here from the file (RFC 9051 6.4.5): the header
+    fields so named, as written and in file order, every line end CRLF, then an empty line."""
+    wanted = {n.lower() for n in names}
+    out, keep = b"", False
+    for line in re.findall(rb"[^\n]*\n|[^\n]+$", msg):
+        if line in (b"\n", b"\r\n"):
+            break
+        if line[:1] not in (b" ", b"\t"):
+            name = line.split(b":", 1)[0].rstrip(b" \t") if b":" in line else b""
+            keep = (bool(name) and all(33 <= c <= 126 for c in name)
+                    and name.decode().lower() in wanted)
+        if keep:
+            body = line.rstrip(b"\n").removesuffix(b"\r")
+            out += body + b"\r\n"
+    return out + b"\r\n"
+
+
+def header_size(msg):
+    m = re.search(rb"\r?\n\r?\n", msg)
+    return m.end() if m else len(msg)
+
+
+def fetch_literals(out):
+    """{uid: {label: literal}} of a raw FETCH answer whose items are UID and BODY literals."""
+    head = re.compile(rb"\* \d+ FETCH \(UID (\d+) ")
+    item = re.compile(rb"(BODY\[[^\]]*\](?:<\d+>)?) \{(\d+)\}\r\n")
+    res, pos = {}, 0
+    while (h := head.search(out, pos)) is not None:
+        items, pos = {}, h.end()
+        while (i := item.match(out, pos)) is not None:
+            n = int(i.group(2))
+            items[i.group(1).decode()] = out[i.end():i.end() + n]
+            pos = i.end() + n + (out[i.end() + n:i.end() + n + 1] == b" ")
+        res[int(h.group(1))] = items
+    return res
+
+
+HDR_ITEMS = [("BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)]", ["From", "Subject", "Date"]),
+             ("BODY.PEEK[HEADER.FIELDS (to CC References List-Id In-Reply-To)]",
+              ["To", "Cc", "References", "List-Id", "In-Reply-To"])]
+HDR_PARTIAL = "BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)]<0.10>"
+
+
+def hdr_messages():
+    """Messages with the header shapes the cache must keep exactly: folding, duplicates, case,
+    a name that extends a cached one, bare LFs, a field set past the entry cap (last); then
+    some of the shared corpus."""
+    msgs = [
+        b"Received: from a\r\n\tby b\r\nFROM: A <a@x.test>\r\nTo: b@x.test,\r\n  c@x.test\r\n"
+        b"To-Foo: not To\r\nSubject: folded\r\n\tsubject\r\nto: d@x.test\r\n"
+        b"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\nTo: body@x.test\r\n",
+        b"From: lf@x.test\nSubject: bare LF\n second line\nCc: e@x.test\n\nbody\n",
+        b"Subject: no blank line and no line end",
+    ]
+    corpus = corpus_dir()
+    if corpus is not None:
+        for sub, count in [("mailing-lists/notmuch-test-corpora/lkml/cur", 3),
+                           ("mailing-lists/notmuch-test-corpora/default/cur", 1),
+                           ("spamassassin-public/hard_ham", 2),
+                           ("mime-fixtures/mimekit/messages", 2)]:
+            files = sorted(p for p in (corpus / sub).glob("*") if p.is_file())
+            # headers well under the entry cap (8 KiB with every line end CRLF)
+            small = [p.read_bytes() for p in files if header_size(p.read_bytes()) < 4096]
+            msgs += small[:count]
+    refs = b" ".join(b"<ref%d@x.test>" % i for i in range(800))
+    msgs.append(b"From: big@x.test\r\nSubject: long thread\r\nReferences: " + refs +
+                b"\r\n\r\nbody\r\n")
+    return msgs
+
+
+def test_header_fields_of_common_names_come_from_the_cache_byte_for_byte(imapd):
+    msgs = hdr_messages()
+    for i, msg in enumerate(msgs):
+        put_message(imapd, msg, name=f"{1000 + i}.M{i}P1.hdr")
+    r = raw_login(imapd)
+    assert select(r)[-1].startswith("S OK")
+    items = " ".join(i for i, _ in HDR_ITEMS) + " " + HDR_PARTIAL
+    first = fetch_literals(raw_fetch(r, f"F FETCH 1:* (UID {items})"))
+    assert len(first) == len(msgs)
+    for uid, got in first.items():
+        msg = message_file(imapd, uid).read_bytes()
+        for item, names in HDR_ITEMS:
+            assert got[item.replace(".PEEK", "")] == header_fields(msg, names), (uid, item)
+        want = header_fields(msg, ["Subject", "From"])[:10]
+        assert got["BODY[HEADER.FIELDS (SUBJECT FROM)]<0>"] == want
+    # The worker (vmail) can no longer read the files: what still answers comes from the cache.
+    files = [message_file(imapd, uid) for uid in first]
+    for f in files:
+        os.chmod(f, 0)
+    try:
+        big = max(first)
+        second = raw_fetch(r, f"F UID FETCH 1:{big - 1} (UID {items})")
+        assert tagged(second) == "F OK Fetch completed."
+        assert fetch_literals(second) == {u: v for u, v in first.items() if u != big}
+        # past the cap, a name outside the set, .NOT: the file, which cannot be read
+        for args in [f"UID FETCH {big} ({HDR_ITEMS[0][0]})",
+                     "FETCH 1 (BODY.PEEK[HEADER.FIELDS (FROM X-Mailer)])",
+                     "FETCH 1 (BODY.PEEK[HEADER.FIELDS.NOT (FROM)])"]:
+            assert tagged(raw_fetch(r, f"F {args}")).startswith("F NO [SERVERBUG]"), args
+        # without PEEK the cached answer still sets \Seen, reported in the same response
+        out = raw_fetch(r, "F FETCH 2 (BODY[HEADER.FIELDS (SUBJECT)])")
+        assert tagged(out) == "F OK Fetch completed."
+        assert b"* 2 FETCH (FLAGS (\\Seen \\Recent) BODY" in out
+        assert out.endswith(b"Subject: bare LF\r\n second line\r\n\r\n)\r\nF OK Fetch completed.\r\n")
+    finally:
+        for uid in first:  # \Seen renamed one of them
+            os.chmod(message_file(imapd, uid), 0o600)
+    r.close()
+
+
+def test_envelope_and_search_fill_the_header_lines_cache(imapd):
+    put_message(imapd, b"From: a@x.test\r\nSubject: via envelope\r\n\r\nbody\r\n")
+    put_message(imapd, b"From: b@x.test\r\nSubject: via search\r\n\r\nbody\r\n")
+    r = raw_login(imapd)
+    select(r)
+    paths = [message_file(imapd, 1), message_file(imapd, 2)]
+    try:
+        # the ENVELOPE read message 1's file; the SEARCH can read message 2's only
+        assert tagged(raw_fetch(r, "F FETCH 1 ENVELOPE")) == "F OK Fetch completed."
+        os.chmod(paths[0], 0)
+        assert tagged(raw_fetch(r, "F SEARCH FROM b@x.test")).startswith("F OK")
+        os.chmod(paths[1], 0)
+        out = raw_fetch(r, "F FETCH 1:2 (UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        assert tagged(out) == "F OK Fetch completed."
+        got = fetch_literals(out)
+        assert got[1]["BODY[HEADER.FIELDS (SUBJECT)]"] == b"Subject: via envelope\r\n\r\n"
+        assert got[2]["BODY[HEADER.FIELDS (SUBJECT)]"] == b"Subject: via search\r\n\r\n"
+    finally:
+        for p in paths:
+            os.chmod(p, 0o600)
     r.close()
 
 

@@ -13,6 +13,8 @@
 
 #include "imap_fetch.h"
 #include "imap_parser.h"
+#include "mime_hdrcache.h"
+#include "mime_header.h"
 
 /* ----- helpers ----- */
 
@@ -241,7 +243,8 @@ static char *emit_all(const char *args, const char *msg, size_t len, bool crlf, 
 	struct imap_fetch_lit lit;
 	struct mime_buf out = MIME_BUF_INIT;
 	struct mime_message *m = mime_message_parse((const uint8_t *)msg, len, NULL);
-	struct imap_fetch_src src = {(const uint8_t *)msg, len, m, crlf};
+	struct imap_fetch_src src = {
+	    .buf = (const uint8_t *)msg, .len = len, .msg = m, .crlf = crlf};
 	const char *err;
 	char *ret;
 
@@ -327,6 +330,104 @@ static void test_bare_lf_becomes_crlf_with_exact_sizes(void **state)
 	EMITS("BODY[TEXT]", lf, false, "BODY[TEXT] {7}\r\nx\ny\r\nz\n");
 }
 
+/* ----- HEADER.FIELDS from the header lines cache entry ----- */
+
+static void test_only_header_fields_of_cached_names_use_the_entry(void **state)
+{
+	static const bool want[] = {true, true, true, false, false, false, false, false};
+	struct imap_fetch_plan plan;
+	const char *err;
+
+	(void)state;
+	assert_int_equal(plan_of("(BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)] "
+	                         "BODY[HEADER.FIELDS (to)]<0.10> "
+	                         "BODY.PEEK[HEADER.FIELDS (\"List-Id\" Message-ID)] "
+	                         "BODY.PEEK[HEADER.FIELDS (FROM X-Mailer)] "
+	                         "BODY.PEEK[HEADER.FIELDS (To-Foo)] "
+	                         "BODY.PEEK[HEADER.FIELDS.NOT (FROM)] "
+	                         "BODY.PEEK[1.HEADER.FIELDS (FROM)] BODY.PEEK[HEADER])",
+	                         false, &plan, &err),
+	                 0);
+	assert_int_equal(plan.nbodies, 8);
+	for (size_t i = 0; i < plan.nbodies; i++)
+		if (plan.bodies[i].hdr_cached != want[i])
+			fail_msg("item %zu (%s)", i, plan.bodies[i].label);
+	/* the entry changes where the octets come from, not \Seen */
+	assert_false(plan.bodies[0].set_seen);
+	assert_true(plan.bodies[1].set_seen);
+	imap_fetch_plan_free(&plan);
+}
+
+/* The item as written from src with pieces of at most step octets. */
+static char *emit_from(const char *args, const struct imap_fetch_src *src, size_t step,
+                       size_t *len_r)
+{
+	struct imap_fetch_plan plan;
+	struct imap_fetch_lit lit;
+	struct mime_buf out = MIME_BUF_INIT;
+	const char *err;
+	char *ret;
+
+	assert_int_equal(plan_of(args, false, &plan, &err), 0);
+	assert_int_equal(imap_fetch_lit_init(&lit, &plan.bodies[0], src), 0);
+	while (!imap_fetch_lit_emit(&lit, &out, step))
+		;
+	imap_fetch_lit_free(&lit);
+	*len_r = out.len;
+	ret = malloc(out.len + 1);
+	memcpy(ret, mime_buf_str(&out), out.len + 1);
+	mime_buf_free(&out);
+	imap_fetch_plan_free(&plan);
+	return ret;
+}
+
+static void test_header_fields_from_the_entry_equal_the_file(void **state)
+{
+	static const char lf[] = "Received: x\n\ty\n"
+	                         "From: A <a@x>\n"
+	                         "Subject: over\n two lines\n"
+	                         "To-Foo: no\n"
+	                         "To: b@x\n"
+	                         "to: c@x\n"
+	                         "\n"
+	                         "Subject: body\n";
+	static const char *const items[] = {
+	    "BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)]",
+	    "BODY.PEEK[HEADER.FIELDS (TO)]",
+	    "BODY.PEEK[HEADER.FIELDS (CC)]",
+	    "BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)]<0.10>",
+	    "BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)]<10.1000>",
+	    "BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)]<1000.5>",
+	};
+	struct mime_buf entry = MIME_BUF_INIT;
+	size_t hsize = mime_header_size((const uint8_t *)lf, strlen(lf));
+	struct mime_message *m = mime_message_parse((const uint8_t *)lf, strlen(lf), NULL);
+	struct imap_fetch_src file = {
+	    .buf = (const uint8_t *)lf, .len = strlen(lf), .msg = m, .crlf = true};
+	struct imap_fetch_src cached = {0};
+
+	(void)state;
+	assert_int_equal(mime_hdrcache_build((const uint8_t *)lf, hsize, &entry), 1);
+	cached.hdr_lines = (const uint8_t *)entry.p;
+	cached.hdr_lines_len = entry.len;
+	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
+		for (size_t step = 1; step < 64; step += 31) {
+			size_t a_len, b_len;
+			char *a = emit_from(items[i], &file, step, &a_len);
+			char *b = emit_from(items[i], &cached, step, &b_len);
+
+			if (a_len != b_len || memcmp(a, b, a_len) != 0)
+				fail_msg("%s: file [%s] entry [%s]", items[i], a, b);
+			free(a);
+			free(b);
+		}
+	}
+	EMITS("BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)]<0.10>", lf, true,
+	      "BODY[HEADER.FIELDS (SUBJECT FROM)]<0> {10}\r\nFrom: A <a");
+	mime_buf_free(&entry);
+	mime_message_free(&m);
+}
+
 static void test_internaldate_format(void **state)
 {
 	char buf[40];
@@ -356,6 +457,8 @@ int main(void)
 	    cmocka_unit_test(test_sections_of_a_multipart),
 	    cmocka_unit_test(test_unknown_encoding_fails_binary_only),
 	    cmocka_unit_test(test_bare_lf_becomes_crlf_with_exact_sizes),
+	    cmocka_unit_test(test_only_header_fields_of_cached_names_use_the_entry),
+	    cmocka_unit_test(test_header_fields_from_the_entry_equal_the_file),
 	    cmocka_unit_test(test_internaldate_format),
 	};
 
