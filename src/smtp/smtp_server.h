@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "../core/worker.h"
+#include "smtp_spool.h"
 
 /* What a listening socket serves (RFC 6409: submission; RFC 8314: implicit TLS). */
 enum smtp_service {
@@ -39,6 +40,7 @@ struct smtp_server {
 	struct tls_ctx *tls; /* NULL: no certificate, no STARTTLS, no implicit TLS */
 	char hostname[256];
 	char spool_dir[4096];
+	struct smtp_spool_pool spool_pool; /* emptied spool files for the next transactions */
 	uint64_t size_max;
 	struct smtp_limits limits;
 	struct smtp_ip_count *per_ip; /* connections by client address */

@@ -72,9 +72,12 @@ void smtp_tx_reset(struct smtp_session *s)
 	free(s->cand);
 	s->cand = NULL;
 	s->ncand = 0;
-	if (s->spool_fd >= 0)
+	if (s->spool_lent && s->spool_fd >= 0)
 		close(s->spool_fd);
+	else
+		smtp_spool_give_back(&s->srv->spool_pool, s->spool_fd);
 	s->spool_fd = -1;
+	s->spool_lent = false;
 	s->spool_len = 0;
 	s->spool_failed = false;
 	s->bdat_started = false;

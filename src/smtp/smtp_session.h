@@ -79,6 +79,9 @@ struct smtp_session {
 	size_t ncand, cand_next;
 	bool quota_pending; /* an IPC_QUOTA_CHECK answer will resume the session */
 	int spool_fd;
+	/* Another worker got spool_fd and has not answered yet: the file must be closed, not
+	   reused (smtp_spool.h). */
+	bool spool_lent;
 	bool bdat_started;  /* this transaction's text comes in BDAT chunks */
 	bool bdat_last;	    /* the chunk being read is the LAST one */
 	const char *bdat_refusal; /* read the chunk, then answer this instead */

@@ -1,7 +1,6 @@
 /* DATA: the message text into an unlinked spool file, then to the delivery worker; 250 only
    when every recipient's copy is durable (DESIGN.md, "How a message flows"). */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -131,7 +130,7 @@ static int smtp_message_open(struct smtp_session *s, enum smtp_data_mode mode)
 
 	/* Unlinked: nothing is acknowledged from this file, so it needs no fsync and no
 	   clean-up after a crash; delivery makes the durable copies. */
-	s->spool_fd = open(s->srv->spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	s->spool_fd = smtp_spool_take(&s->srv->spool_pool, s->srv->spool_dir);
 	if (s->spool_fd < 0) {
 		log_error("%s: spool file in %s: %s", s->queue_id, s->srv->spool_dir,
 			  strerror(errno));
@@ -206,6 +205,7 @@ static void smtp_queue_done(const struct ipc_frame *frame, int fd, void *ctx)
 	if (fd >= 0)
 		close(fd);
 	if (frame != NULL) {
+		s->spool_lent = false;
 		ipc_rbuf_init(&r, frame->payload, frame->len);
 		status = ipc_get_u8(&r);
 		ipc_get_str(&r, text, sizeof(text));
@@ -247,6 +247,7 @@ static void smtp_queue(struct smtp_session *s)
 		smtp_reply_error(s, "451 4.3.0 Error: queue unavailable, try again");
 		smtp_tx_reset(s);
 	} else {
+		s->spool_lent = true;
 		smtp_session_wait(s);
 	}
 	ipc_wbuf_free(&b);
@@ -289,6 +290,7 @@ static void smtp_deliver_done(const struct ipc_frame *frame, int fd, void *ctx)
 	if (frame == NULL) {
 		smtp_reply_error(s, "451 4.3.0 Error: delivery unavailable, try again");
 	} else {
+		s->spool_lent = false;
 		ipc_rbuf_init(&r, frame->payload, frame->len);
 		if (smtp_deliver_answer(s, &r)) {
 			if (smtp_count_remote(s) == 0)
@@ -333,6 +335,7 @@ static void smtp_deliver(struct smtp_session *s)
 		smtp_reply_error(s, "451 4.3.0 Error: delivery unavailable, try again");
 		smtp_tx_reset(s);
 	} else {
+		s->spool_lent = true;
 		smtp_session_wait(s);
 	}
 	ipc_wbuf_free(&b);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../core/strutil.h"
+#include "dir_sync.h"
 #include "maildir_deliver.h"
 
 #define DELIVER_BUF_SIZE (64 * 1024)
@@ -236,12 +237,13 @@ static int deliver_rename(const struct deliver_dst *d, const char *from, const c
 }
 
 /* The rename is durable only once new/ is: until then a crash may lose it, so a failed
-   fsync takes the file back and the recipient is retried (F23). */
+   fsync takes the file back and the recipient is retried (F23). Concurrent deliveries into the
+   same new/ share its fsync (dir_sync.h): still one that started after our rename. */
 static int deliver_sync_new(int new_fd, struct maildir_delivery *res)
 {
 	int err;
 
-	if (fsync(new_fd) == 0)
+	if (dir_sync_wait(dir_sync_process(), new_fd) == 0)
 		return 0;
 	err = errno;
 	(void)unlinkat(new_fd, res->name, 0);

@@ -14,13 +14,15 @@
    prepended header bytes and then the spool file (read with pread from offset 0; the fd's
    position is neither used nor moved), fsync the file, rename it to new/<base>,S=..,W=..
    without ever replacing an existing file, fsync new/. Only then is the recipient "ok".
+   Concurrent calls (threads) delivering into the same new/ share its fsync through
+   dir_sync_process() (dir_sync.h): each still waits for one that started after its rename.
 
    Failure never leaves a half-written file in new/ and never leaves our file in tmp/: every
    error path unlinks what it created. An fsync error (EIO, ENOSPC) is final for that file: it
    is discarded and the recipient fails temporarily; fsync is never retried to turn a lost
    write into a success (RELIABILITY F23, the 2018 "fsyncgate" lesson). If fsync of new/
-   fails after the rename, the file is removed from new/ again and the recipient fails
-   temporarily: a retry may then duplicate the message, which is better than acknowledging
+   fails after the rename (for a shared fsync: every delivery it covered), the file is removed
+   from new/ again and the recipient fails temporarily: a retry may then duplicate the message, which is better than acknowledging
    one that a crash could lose.
 
    Messages are stored byte for byte as received (CRLF line endings, see maildir_name.h). */

@@ -36,6 +36,23 @@ def test_message_is_in_the_maildir_before_250(mx):
     mx.wait_log(f"{qid}: to=<bob@example.test>")
 
 
+def test_a_short_message_after_a_long_one_carries_nothing_of_it(mx):
+    # smtp reuses its emptied spool files: the second message must not keep the first's tail.
+    long_body = b"Subject: long\r\n\r\n" + b"x" * 998 + b"\r\n"
+    short_body = b"Subject: short\r\n\r\nshort\r\n"
+    for body in (long_body * 60, short_body):
+        with smtp(mx) as s:
+            s.ehlo()
+            s.mail("alice@remote.test")
+            s.rcpt("bob@example.test")
+            assert s.data(body)[0] == 250
+    files = sorted(maildir_files(mx, "bob"), key=lambda f: f.stat().st_size)
+    assert len(files) == 2
+    short = read_message(files[0])
+    assert short.endswith(short_body) and b"xxxx" not in short
+    assert read_message(files[1]).endswith(long_body * 60)
+
+
 def test_several_recipients_aliases_catchall_and_plus(mx):
     mx.ctl("alias", "add", "sales@example.test", "bob@example.test,amy@example.test", check=0)
     mx.ctl("alias", "add", "@example.test", "amy@example.test", check=0)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -588,6 +589,67 @@ static void test_tmp_cleanup_removes_only_old_regular_files(void **state)
 	assert_int_equal(removed, 0);
 }
 
+
+/* ----- concurrent deliveries (the delivery role runs them on a thread pool) ----- */
+
+#define CONCURRENT_THREADS 8
+#define CONCURRENT_EACH 25
+
+struct concurrent_job {
+	pthread_t thread;
+	const char *box;
+	int spool_fd;
+	size_t len;
+	unsigned int ok;
+	char names[CONCURRENT_EACH][MAILDIR_NAME_MAX];
+};
+
+static void *concurrent_run(void *arg)
+{
+	struct concurrent_job *job = arg;
+	struct maildir_rcpt r = { job->box, NULL, 0 };
+
+	for (int i = 0; i < CONCURRENT_EACH; i++) {
+		struct maildir_delivery res;
+
+		if (maildir_deliver(job->spool_fd, &r, 1, MAILDIR_STRATEGY_COPY, &res) == 1 &&
+		    res.status == MAILDIR_DELIVER_OK && res.size == job->len) {
+			memcpy(job->names[i], res.name, sizeof(res.name));
+			job->ok++;
+		}
+	}
+	return NULL;
+}
+
+/* Deliveries into one new/ share its fsyncs (dir_sync.h): every one must still come back ok
+   with its own complete file, and nothing may stay in tmp/. */
+static void test_concurrent_deliveries_into_one_maildir_all_land(void **state)
+{
+	struct concurrent_job jobs[CONCURRENT_THREADS];
+	size_t len = 3000;
+	uint8_t *msg = make_message(len);
+	char box[512];
+	struct stat st;
+	int fd;
+
+	make_box(*state, "busy", box, sizeof(box));
+	fd = make_spool(*state, msg, len);
+	for (int t = 0; t < CONCURRENT_THREADS; t++) {
+		jobs[t] = (struct concurrent_job){ .box = box, .spool_fd = fd, .len = len };
+		assert_int_equal(pthread_create(&jobs[t].thread, NULL, concurrent_run, &jobs[t]), 0);
+	}
+	for (int t = 0; t < CONCURRENT_THREADS; t++) {
+		assert_int_equal(pthread_join(jobs[t].thread, NULL), 0);
+		assert_int_equal(jobs[t].ok, CONCURRENT_EACH);
+		for (int i = 0; i < CONCURRENT_EACH; i++)
+			assert_box_file(box, jobs[t].names[i], msg, len, &st);
+	}
+	assert_int_equal(count_files(box, "new"), CONCURRENT_THREADS * CONCURRENT_EACH);
+	assert_int_equal(count_files(box, "tmp"), 0);
+	close(fd);
+	free(msg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -605,6 +667,7 @@ int main(void)
 		T(test_full_file_system_is_a_temporary_failure_leaving_nothing),
 		T(test_link_strategy_copies_across_file_systems),
 		T(test_tmp_cleanup_removes_only_old_regular_files),
+		T(test_concurrent_deliveries_into_one_maildir_all_land),
 #undef T
 	};
 
