@@ -168,6 +168,7 @@ static void imap_fetch_cache_add(struct imap_fetch_run *run, uint32_t uid,
 			fatal("out of memory");
 	}
 	c = &run->cache[run->cache_n++];
+	run->cache_bytes += b->len;
 	c->uid = uid;
 	c->field = field;
 	c->len = b->len;
@@ -197,6 +198,7 @@ static void imap_fetch_cache_flush(struct imap_fetch_run *run)
 	for (size_t i = 0; i < run->cache_n; i++)
 		free(run->cache[i].data);
 	run->cache_n = 0;
+	run->cache_bytes = 0;
 }
 
 /* ----- the header lines cache of HEADER.FIELDS (mime_hdrcache.h) ----- */
@@ -552,7 +554,8 @@ void imap_fetch_run_batch(struct imap_fetch_run *run, size_t budget)
 			imap_fetch_msg_free(&run->cur);
 			continue;
 		}
-		if (run->idx >= run->n || started >= IMAP_FETCH_BATCH_MSGS) {
+		if (run->idx >= run->n || started >= IMAP_FETCH_BATCH_MSGS ||
+		    run->cache_bytes >= IMAP_FETCH_CACHE_BYTES) {
 			run->done = run->idx >= run->n;
 			break;
 		}

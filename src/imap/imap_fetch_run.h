@@ -24,6 +24,8 @@
 /* Output produced per batch, and messages handled per batch at most. */
 #define IMAP_FETCH_BATCH_BYTES (256u * 1024u)
 #define IMAP_FETCH_BATCH_MSGS 2000u
+/* Cache entries held for one index transaction, in octets: a batch ends early past it. */
+#define IMAP_FETCH_CACHE_BYTES (1024u * 1024u)
 /* Messages whose \Seen is stored at once (one mbox_store, one modseq). */
 #define IMAP_FETCH_SEEN_WINDOW 256u
 
@@ -46,7 +48,7 @@ struct imap_fetch_run {
 	uint32_t *seen_changed; /* UIDs of the window whose \Seen this FETCH set */
 	size_t seen_changed_n;
 	struct imap_fetch_cache *cache; /* cache entries to write at the end of the batch */
-	size_t cache_n, cache_cap;
+	size_t cache_n, cache_cap, cache_bytes;
 	struct mbox_cache_run *lines_run; /* header lines entries, a chunk of messages at a time */
 	/* results */
 	struct mime_buf out; /* this batch's responses */

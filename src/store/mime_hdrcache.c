@@ -84,13 +84,17 @@ bool mime_hdrcache_covers(const char *const *names, size_t n)
 
 int mime_hdrcache_build(const uint8_t *p, size_t len, struct mime_buf *out)
 {
-	size_t before = out->len;
+	struct mime_buf entry = MIME_BUF_INIT;
+	int ret = 0;
 
 	/* The same function that answers from the file writes the entry, so answering from
-	   the entry gives the same octets (mime_hdrcache.h). */
-	mime_header_filter(p, len, hdrcache_set, HDRCACHE_SET_COUNT, false, out);
-	if (out->len - before <= MIME_HDRCACHE_MAX)
-		return 1;
-	mime_buf_truncate(out, before);
-	return 0;
+	   the entry gives the same octets (mime_hdrcache.h). Built apart, so that out does not
+	   keep the memory of a refused one. */
+	mime_header_filter(p, len, hdrcache_set, HDRCACHE_SET_COUNT, false, &entry);
+	if (entry.len <= MIME_HDRCACHE_MAX) {
+		mime_buf_append(out, entry.p, entry.len);
+		ret = 1;
+	}
+	mime_buf_free(&entry);
+	return ret;
 }

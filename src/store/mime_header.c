@@ -117,15 +117,15 @@ bool mime_header_next(struct mime_header_iter *it, struct mime_field *f_r)
 
 bool mime_field_is(const struct mime_field *f, const char *name)
 {
-	size_t i, n = strlen(name);
+	size_t i;
 
-	if (n != f->name_len)
-		return false;
-	for (i = 0; i < n; i++) {
+	/* No strlen first: most names differ in their first octet (a field name holds no NUL,
+	   so name's NUL ends the loop as a mismatch). */
+	for (i = 0; i < f->name_len; i++) {
 		if (ascii_lower(f->name[i]) != ascii_lower((uint8_t)name[i]))
 			return false;
 	}
-	return true;
+	return name[i] == '\0';
 }
 
 int mime_header_find(const uint8_t *p, size_t len, const char *name, struct mime_field *f_r)

@@ -151,6 +151,7 @@ static void check_hdrcache(const uint8_t *p, size_t len)
 
 	if (mime_hdrcache_build(p, hsize, &entry) == 0) {
 		CHECK(entry.len == 0);
+		mime_buf_free(&entry);
 		return;
 	}
 	CHECK(entry.len >= 2 && entry.len <= MIME_HDRCACHE_MAX);

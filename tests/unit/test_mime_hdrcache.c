@@ -222,6 +222,7 @@ static void check_file(const char *path, void *ctx)
 	cc->files++;
 	if (mime_hdrcache_build(buf, hsize, &entry) == 0) {
 		cc->too_big++;
+		mime_buf_free(&entry);
 		free(buf);
 		return;
 	}
