@@ -515,6 +515,10 @@ int mbox_fts_purge(struct mbox *mb)
 
 	if (mbox_resume(mb) < 0)
 		return -1;
+	/* Most searches find nothing to purge: they take no write lock. */
+	done = mbox_index_fts_purge_due(mb->idx, mb->fi.id);
+	if (done <= 0)
+		return done < 0 ? mbox_fail_index(mb) : 0;
 	do {
 		if (mbox_index_begin(mb->idx) < 0)
 			return mbox_fail_index(mb);

@@ -1,26 +1,14 @@
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../core/array_sort.h"
 #include "maildir_name.h"
 #include "mbox_private.h"
-
-/* m's file was not there: follow a rename by another program (flags changed) once. 1 removed
-   by us, 0 already gone, -1. */
-static int expunge_unlink_renamed(struct mbox *mb, struct mbox_msg *m)
-{
-	int ret = mbox_msg_refresh_name(mb, m);
-
-	if (ret <= 0)
-		return ret;
-	if (unlinkat(mb->cur_fd, m->name, 0) == 0)
-		return 1;
-	if (errno != ENOENT)
-		return mbox_fail(mb, "%s/cur/%s: %s", mb->path, m->name, strerror(errno));
-	return 0;
-}
 
 /* What unlinking the files of the messages at ks (indexes into msgs) came to. */
 struct expunge_files {
@@ -28,45 +16,133 @@ struct expunge_files {
 	uint64_t gone;           /* removed by us or before us: the index's and memory's part */
 };
 
+/* A message whose file was not under the name memory has. */
+struct expunge_missing {
+	const char *base; /* memory's name, up to base_len */
+	size_t base_len;
+	uint32_t k;  /* index into msgs */
+	char *found; /* the name it has now in cur/, malloc'ed; NULL: gone */
+};
+
+static int expunge_missing_cmp(const void *a, const void *b)
+{
+	const struct expunge_missing *x = a, *y = b;
+	size_t n = x->base_len < y->base_len ? x->base_len : y->base_len;
+	int c = memcmp(x->base, y->base, n);
+
+	return c != 0 ? c : (x->base_len > y->base_len) - (x->base_len < y->base_len);
+}
+
+/* Their current names, from one listing of cur/ for them all (one per message would read
+   100,000 names each time). 0 or -1. */
+static int expunge_find_renamed(struct mbox *mb, struct expunge_missing *miss, size_t n)
+{
+	int fd = openat(mb->cur_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	int ret = 0;
+
+	if (dir == NULL) {
+		if (fd >= 0)
+			(void)close(fd);
+		return mbox_fail(mb, "%s/cur: %s", mb->path, strerror(errno));
+	}
+	array_sort(miss, n, sizeof(*miss), expunge_missing_cmp);
+	while (ret == 0 && (de = readdir(dir)) != NULL) {
+		struct expunge_missing key = {.base = de->d_name,
+		                              .base_len = strcspn(de->d_name, ":")};
+		struct expunge_missing *m =
+		    array_search(&key, miss, n, sizeof(*miss), expunge_missing_cmp);
+
+		if (m != NULL && m->found == NULL && (m->found = strdup(de->d_name)) == NULL)
+			ret = mbox_fail(mb, "out of memory");
+	}
+	(void)closedir(dir);
+	return ret;
+}
+
+/* Another program renamed these files (flags changed) or removed them: follow the renames
+   once. results[i] for miss[i] (in the order left in miss): 1 removed by us, 0 gone, -1. */
+static void expunge_unlink_renamed(struct mbox *mb, struct expunge_missing *miss, size_t n,
+                                   int *results)
+{
+	int listed = expunge_find_renamed(mb, miss, n);
+
+	for (size_t i = 0; i < n; i++) {
+		struct mbox_msg *m = &mb->msgs[miss[i].k];
+
+		results[i] = listed < 0 ? -1 : 0;
+		if (miss[i].found == NULL)
+			continue;
+		/* Only the name: the flags in it are reported as a change by the next sync. */
+		mbox_msg_take_name(mb, m, miss[i].found);
+		m->state |= MBOX_MSG_STALE;
+		if (unlinkat(mb->cur_fd, m->name, 0) == 0)
+			results[i] = 1;
+		else if (errno != ENOENT)
+			results[i] =
+			    mbox_fail(mb, "%s/cur/%s: %s", mb->path, m->name, strerror(errno));
+	}
+}
+
+/* The outcome of one message: counted, marked in gone; -1 when its file stays. */
+static int expunge_count(struct mbox *mb, uint32_t k, int result, uint8_t *gone,
+                         struct expunge_files *files)
+{
+	if (result > 0) {
+		files->bytes += mb->msgs[k].size;
+		files->removed++;
+	}
+	/* Gone either way: by us, or by another program before us. */
+	if (result < 0)
+		return -1;
+	gone[k] = 1;
+	files->gone++;
+	return 0;
+}
+
 /* Unlink the files of the messages at ks (indexes into msgs), marking in gone those whose
    file is no more. 0, or -1 when some could not be removed (the others are marked). */
 static int expunge_unlink(struct mbox *mb, const uint32_t *ks, size_t n, uint8_t *gone,
                           struct expunge_files *files)
 {
 	char **names = malloc((n + 1) * sizeof(*names));
-	int *errnos = malloc((n + 1) * sizeof(*errnos));
+	int *results = malloc((n + 1) * sizeof(*results));
+	struct expunge_missing *miss = malloc((n + 1) * sizeof(*miss));
+	size_t n_miss = 0;
 	int ret = 0;
 
-	if (names == NULL || errnos == NULL) {
+	if (names == NULL || results == NULL || miss == NULL) {
 		free(names);
-		free(errnos);
+		free(results);
+		free(miss);
 		return mbox_fail(mb, "out of memory");
 	}
 	for (size_t i = 0; i < n; i++)
 		names[i] = mb->msgs[ks[i]].name;
-	mbox_unlink_all(mb->cur_fd, names, n, errnos);
+	mbox_unlink_all(mb->cur_fd, names, n, results);
 	for (size_t i = 0; i < n; i++) {
 		struct mbox_msg *m = &mb->msgs[ks[i]];
-		int one = errnos[i] == 0 ? 1 : -1;
 
-		if (errnos[i] == ENOENT)
-			one = expunge_unlink_renamed(mb, m);
-		else if (errnos[i] != 0)
-			mbox_fail(mb, "%s/cur/%s: %s", mb->path, m->name, strerror(errnos[i]));
-		if (one > 0) {
-			files->bytes += m->size;
-			files->removed++;
+		if (results[i] == ENOENT) {
+			miss[n_miss++] = (struct expunge_missing){
+			    .base = m->name, .base_len = m->base_len, .k = ks[i]};
+			continue;
 		}
-		/* Gone either way: by us, or by another program before us. */
-		if (one >= 0) {
-			gone[ks[i]] = 1;
-			files->gone++;
-		} else {
+		if (results[i] != 0)
+			mbox_fail(mb, "%s/cur/%s: %s", mb->path, m->name, strerror(results[i]));
+		if (expunge_count(mb, ks[i], results[i] == 0 ? 1 : -1, gone, files) < 0)
 			ret = -1;
-		}
+	}
+	if (n_miss > 0)
+		expunge_unlink_renamed(mb, miss, n_miss, results);
+	for (size_t i = 0; i < n_miss; i++) {
+		if (expunge_count(mb, miss[i].k, results[i], gone, files) < 0)
+			ret = -1;
 	}
 	free(names);
-	free(errnos);
+	free(results);
+	free(miss);
 	return ret;
 }
 

@@ -131,6 +131,23 @@ int mbox_index_fts_has(struct mbox_index *idx, int64_t folder_id, uint32_t uid)
 	return rc == SQLITE_DONE ? 0 : mix_fail(idx, rc, "read text");
 }
 
+int mbox_index_fts_purge_due(struct mbox_index *idx, int64_t folder_id)
+{
+	sqlite3_stmt *st =
+	    mix_stmt(idx, MIX_FTS_GONE_ANY, "SELECT 1 FROM fts_gone WHERE folder = ? LIMIT 1");
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, folder_id);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : mix_fail(idx, rc, "list text to delete");
+}
+
 /* The oldest max_rows UIDs of fts_gone into uids (max_rows long). Their number, or -1. */
 static int mix_gone_list(struct mbox_index *idx, int64_t folder_id, unsigned max_rows,
                          uint32_t *uids)

@@ -235,6 +235,45 @@ static void test_rows_of_files_removed_before_a_crash_go_at_the_next_sync(void *
 	assert_int_equal(sql_int(root, "SELECT count(*) FROM fts_gone"), 0);
 }
 
+/* Rename the file of message i (put_new's numbering) to carry flags, as another client would. */
+static void rename_with_flags(const char *root, unsigned i, const char *flags)
+{
+	char prefix[64], name[256], from[4096], to[4096];
+
+	snprintf(prefix, sizeof(prefix), "%u.", 1700000000u + i);
+	assert_int_equal(mh_find(root, "cur", prefix, name, sizeof(name)), 0);
+	snprintf(from, sizeof(from), "%s/cur/%s", root, name);
+	*strchr(name, ':') = '\0';
+	snprintf(to, sizeof(to), "%s/cur/%s:2,%s", root, name, flags);
+	assert_int_equal(rename(from, to), 0);
+}
+
+static void test_expunge_follows_files_renamed_by_another_program(void **state)
+{
+	const char *root = *state;
+	uint32_t uids[] = {2, 3, 4, 5};
+	char name[256], path[4096];
+	struct mbox_changes ch;
+	struct mbox *mb;
+
+	put_new(root, 6);
+	mb = open_box(root, "");
+	/* Behind the handle's back: two renamed (flags set), one removed. */
+	rename_with_flags(root, 2, "S");
+	rename_with_flags(root, 5, "FS");
+	assert_int_equal(mh_find(root, "cur", "1700000003.", name, sizeof(name)), 0);
+	snprintf(path, sizeof(path), "%s/cur/%s", root, name);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mbox_expunge(mb, uids, 4, &ch), 0);
+	assert_int_equal(ch.expunged_count, 4);
+	mbox_changes_free(&ch);
+	assert_int_equal(mbox_count(mb), 2);
+	assert_int_equal(mh_count(root, "cur"), 2);
+	assert_int_equal(mbox_uid(mb, 2), 6);
+	mbox_close(&mb);
+	assert_int_equal(sql_int(root, "SELECT count(*) FROM msgs"), 2);
+}
+
 static void test_expunge_goes_on_past_a_file_it_cannot_remove(void **state)
 {
 	const char *root = *state;
@@ -316,6 +355,8 @@ int main(void)
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_rows_of_files_removed_before_a_crash_go_at_the_next_sync, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_expunge_follows_files_renamed_by_another_program,
+	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_expunge_goes_on_past_a_file_it_cannot_remove,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unlink_all_reports_each_name, setup, teardown),
