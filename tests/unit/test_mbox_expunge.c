@@ -49,35 +49,6 @@ static void put_new(const char *root, unsigned count)
 	}
 }
 
-static int sql_int(const char *root, const char *sql)
-{
-	char path[4096];
-	sqlite3_stmt *st;
-	sqlite3 *db;
-	int value;
-
-	snprintf(path, sizeof(path), "%s/maild-index.sqlite", root);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	value = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return value;
-}
-
-static void sql_run(const char *root, const char *sql)
-{
-	char path[4096];
-	sqlite3 *db;
-
-	snprintf(path, sizeof(path), "%s/maild-index.sqlite", root);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-	sqlite3_close(db);
-}
-
 /* Every message gets text with "common" and its own word, and a cache blob. */
 static void index_text(struct mbox *mb)
 {
@@ -125,12 +96,12 @@ static void test_expunge_deletes_the_rows_of_each_run_of_uids(void **state)
 	mbox_close(&mb);
 
 	/* Exactly the expunged rows are gone, text listed for the purge. */
-	assert_int_equal(sql_int(root, "SELECT count(*) FROM msgs"), 4);
-	assert_int_equal(sql_int(root, "SELECT sum(uid) FROM msgs"), 1 + 5 + 6 + 8);
-	assert_int_equal(sql_int(root, "SELECT count(*) FROM cache"), 4);
-	assert_int_equal(sql_int(root, "SELECT sum(uid) FROM cache"), 1 + 5 + 6 + 8);
-	assert_int_equal(sql_int(root, "SELECT count(*) FROM fts_gone"), 6);
-	assert_int_equal(sql_int(root, "SELECT sum(uid) FROM fts_gone"), 2 + 3 + 4 + 7 + 9 + 10);
+	assert_int_equal(mh_sql_int(root, "SELECT count(*) FROM msgs"), 4);
+	assert_int_equal(mh_sql_int(root, "SELECT sum(uid) FROM msgs"), 1 + 5 + 6 + 8);
+	assert_int_equal(mh_sql_int(root, "SELECT count(*) FROM cache"), 4);
+	assert_int_equal(mh_sql_int(root, "SELECT sum(uid) FROM cache"), 1 + 5 + 6 + 8);
+	assert_int_equal(mh_sql_int(root, "SELECT count(*) FROM fts_gone"), 6);
+	assert_int_equal(mh_sql_int(root, "SELECT sum(uid) FROM fts_gone"), 2 + 3 + 4 + 7 + 9 + 10);
 	mb = open_box(root, "");
 	assert_int_equal(mbox_count(mb), 4);
 	assert_int_equal(mbox_uid(mb, 3), 6);
@@ -150,8 +121,8 @@ static void test_expunge_without_text_lists_nothing_to_purge(void **state)
 	assert_int_equal(mbox_expunge(mb, uids, 2, &ch), 0);
 	mbox_changes_free(&ch);
 	mbox_close(&mb);
-	assert_int_equal(sql_int(root, "SELECT count(*) FROM fts_gone"), 0);
-	assert_int_equal(sql_int(root, "SELECT count(*) FROM msgs"), 1);
+	assert_int_equal(mh_sql_int(root, "SELECT count(*) FROM fts_gone"), 0);
+	assert_int_equal(mh_sql_int(root, "SELECT count(*) FROM msgs"), 1);
 }
 
 static void test_expunged_text_is_purged_in_batches(void **state)
@@ -184,7 +155,7 @@ static void test_expunged_text_is_purged_in_batches(void **state)
 	assert_int_equal(text_hits(mb, "word30word"), 1);
 	assert_int_equal(mbox_fts_purge(mb), 0); /* nothing left: nothing done */
 	mbox_close(&mb);
-	assert_int_equal(sql_int(root, "SELECT count(*) FROM fts_gone"), 0);
+	assert_int_equal(mh_sql_int(root, "SELECT count(*) FROM fts_gone"), 0);
 }
 
 static void test_purge_keeps_the_text_of_a_uid_the_folder_has_again(void **state)
@@ -197,12 +168,12 @@ static void test_purge_keeps_the_text_of_a_uid_the_folder_has_again(void **state
 	index_text(mb);
 	mbox_close(&mb);
 	/* As after a lost expunge: the row came back (the file was there), the listing stayed. */
-	sql_run(root, "INSERT INTO fts_gone VALUES (1, 2)");
+	mh_sql_run(root, "INSERT INTO fts_gone VALUES (1, 2)");
 	mb = open_box(root, "");
 	assert_int_equal(mbox_fts_purge(mb), 0);
 	assert_int_equal(text_hits(mb, "word2word"), 1);
 	mbox_close(&mb);
-	assert_int_equal(sql_int(root, "SELECT count(*) FROM fts_gone"), 0);
+	assert_int_equal(mh_sql_int(root, "SELECT count(*) FROM fts_gone"), 0);
 }
 
 static void test_rows_of_files_removed_before_a_crash_go_at_the_next_sync(void **state)
@@ -230,9 +201,9 @@ static void test_rows_of_files_removed_before_a_crash_go_at_the_next_sync(void *
 	assert_int_equal(mbox_fts_purge(mb), 0);
 	assert_int_equal(text_hits(mb, "common"), 3);
 	mbox_close(&mb);
-	assert_int_equal(sql_int(root, "SELECT count(*) FROM msgs"), 3);
-	assert_int_equal(sql_int(root, "SELECT count(*) FROM cache"), 3);
-	assert_int_equal(sql_int(root, "SELECT count(*) FROM fts_gone"), 0);
+	assert_int_equal(mh_sql_int(root, "SELECT count(*) FROM msgs"), 3);
+	assert_int_equal(mh_sql_int(root, "SELECT count(*) FROM cache"), 3);
+	assert_int_equal(mh_sql_int(root, "SELECT count(*) FROM fts_gone"), 0);
 }
 
 /* Rename the file of message i (put_new's numbering) to carry flags, as another client would. */
@@ -271,7 +242,7 @@ static void test_expunge_follows_files_renamed_by_another_program(void **state)
 	assert_int_equal(mh_count(root, "cur"), 2);
 	assert_int_equal(mbox_uid(mb, 2), 6);
 	mbox_close(&mb);
-	assert_int_equal(sql_int(root, "SELECT count(*) FROM msgs"), 2);
+	assert_int_equal(mh_sql_int(root, "SELECT count(*) FROM msgs"), 2);
 }
 
 static void test_expunge_goes_on_past_a_file_it_cannot_remove(void **state)
@@ -299,7 +270,7 @@ static void test_expunge_goes_on_past_a_file_it_cannot_remove(void **state)
 	assert_int_equal(mbox_count(mb), 3);
 	assert_int_equal(mbox_seq(mb, 3), 2);
 	mbox_close(&mb);
-	assert_int_equal(sql_int(root, "SELECT count(*) FROM msgs"), 3);
+	assert_int_equal(mh_sql_int(root, "SELECT count(*) FROM msgs"), 3);
 	assert_int_equal(rmdir(path), 0);
 }
 
