@@ -1,6 +1,7 @@
 """What the IMAP mailbox tests share: a logged-in client, delivery through maild's own SMTP,
 and the user's Maildir on disk."""
 import pathlib
+import re
 import smtplib
 import time
 
@@ -40,6 +41,19 @@ def deliver(m, count=1, start=1, to=USER, **kw):
                       timeout=30 * SLOW) as s:
         for i in range(start, start + count):
             s.sendmail("alice@remote.test", [to], message(i, **kw).encode())
+
+
+def delivery_order(paths):
+    """Maildir files in the order maild gives them UIDs (maildir_name_cmp_delivery()): the
+    seconds, then within a second the .M<microseconds> as numbers (M99999 before M100001,
+    which a plain sort of the names reverses), then the name."""
+    def key(p):
+        name = p if isinstance(p, str) else p.name
+        m = re.match(r"(\d+)\.(?:M(\d+))?", name)
+        if not m:
+            return (0, 0, 0, name)
+        return (1, int(m.group(1)), int(m.group(2) or -1), name)
+    return sorted(paths, key=key)
 
 
 def maildir(m, user=USER):

@@ -14,7 +14,8 @@ import time
 import pytest
 
 from conftest import MAILD_BIN, SLOW, VALGRIND, open_fd_targets, proc_status, scale_test, wait_until
-from imap_support import USER, deliver, login, maildir, message_file, raw_login, untagged
+from imap_support import (USER, deliver, delivery_order, login, maildir, message_file, raw_login,
+                          untagged)
 from test_imap_session import PASSWORD, imapd  # noqa: F401  (the fixture)
 
 
@@ -258,7 +259,7 @@ def test_body_sets_seen_and_reports_flags_in_the_same_response_peek_does_not(ima
     out = raw_fetch(r, "F FETCH 2 (FLAGS)")
     assert b"\\Seen" not in out
     # the flag is in the file name, for every other Maildir reader
-    names = sorted(p.name for p in (maildir(imapd) / "cur").iterdir())
+    names = delivery_order(p.name for p in (maildir(imapd) / "cur").iterdir())
     assert names[0].endswith(":2,S") and names[1].endswith(":2,")
     r.close()
 
@@ -621,7 +622,7 @@ def test_uid_fetch_vanished_reports_expunged_uids_with_qresync(imapd):
     r.until_tagged("E")
     select(r)
     # messages 2 and 4 disappear (another program removed their files)
-    files = sorted((maildir(imapd) / "cur").iterdir())
+    files = delivery_order((maildir(imapd) / "cur").iterdir())
     os.unlink(files[1])
     os.unlink(files[3])
     r.send(b"N NOOP\r\n")

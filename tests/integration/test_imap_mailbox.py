@@ -6,7 +6,7 @@ import socket
 import time
 
 from conftest import SLOW
-from imap_support import deliver, login, maildir, raw_login, set_file_flags, untagged
+from imap_support import deliver, delivery_order, login, maildir, raw_login, set_file_flags, untagged
 from test_imap_session import imapd  # noqa: F401  (the fixture)
 
 
@@ -156,7 +156,7 @@ def test_close_expunges_deleted_silently_and_unselect_does_not(imapd):
     r = raw_login(imapd)
     select(r)
     root = maildir(imapd)
-    files = sorted((root / "cur").iterdir())
+    files = delivery_order((root / "cur").iterdir())
     os.rename(files[0], str(files[0]).split(":2,")[0] + ":2,T")
     r.send(b"U UNSELECT\r\n")
     lines = r.until_tagged("U")

@@ -9,7 +9,7 @@ import socket
 import time
 
 from conftest import RSS_MEANINGFUL, SLOW, proc_status, scale_test, wait_until
-from imap_support import USER, deliver, login, maildir, message, raw_login
+from imap_support import USER, deliver, delivery_order, login, maildir, message, raw_login
 from test_imap_session import PASSWORD, Raw, imapd, make_imapd, tls_context  # noqa: F401
 
 
@@ -55,7 +55,7 @@ def fetch_flags(lines):
 
 def cur_files(m, folder=""):
     d = maildir(m) / folder / "cur" if folder else maildir(m) / "cur"
-    return sorted(d.iterdir(), key=lambda f: f.name)
+    return delivery_order(d.iterdir())
 
 
 def tmp_files(m, folder=""):

@@ -11,7 +11,7 @@ import socket
 import pytest
 
 from conftest import SLOW, scale_test
-from imap_support import USER, maildir, raw_login
+from imap_support import USER, delivery_order, maildir, raw_login
 from test_imap_session import PASSWORD, Raw, imapd, tls_context  # noqa: F401  (the fixture)
 
 _counter = [0]
@@ -179,7 +179,7 @@ def test_uid_search_answers_uids_after_an_expunge_shifted_the_numbers(imapd):
         put(imapd, message(f"m{i}"), flags="S")
     r = session(imapd)
     root = maildir(imapd)
-    first = sorted((root / "cur").iterdir())[0]
+    first = delivery_order((root / "cur").iterdir())[0]
     os.unlink(first)  # another program removes UID 1
     run(r, "NOOP", "N")
     assert search(r, "ALL") == [1, 2, 3]
