@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "maildir_create.h"
+#include "mbox.h"
 #include "mbox_harness.h"
 
 char *mh_maildir(void)
@@ -151,4 +152,26 @@ long long mh_sql_int(const char *root, const char *sql)
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return value;
+}
+
+int mh_setup(void **state)
+{
+	*state = mh_maildir();
+	return 0;
+}
+
+int mh_teardown(void **state)
+{
+	mh_remove(*state);
+	return 0;
+}
+
+struct mbox *mh_open(const char *root, const char *folder)
+{
+	struct mbox *mb = NULL;
+	char *error = NULL;
+
+	if (mbox_open(root, folder, &mb, &error) < 0)
+		fail_msg("mbox_open: %s", error);
+	return mb;
 }

@@ -10,6 +10,12 @@
 char *mh_maildir(void);
 /* rm -rf and free. */
 void mh_remove(char *root);
+/* cmocka setup and teardown: *state is a fresh mh_maildir(), removed afterwards. */
+int mh_setup(void **state);
+int mh_teardown(void **state);
+struct mbox;
+/* mbox_open() that fails the test with its error. */
+struct mbox *mh_open(const char *root, const char *folder);
 /* Write rel (relative to dir) with text. */
 void mh_put(const char *dir, const char *rel, const char *text);
 /* Whether dir/rel exists. */

@@ -13,28 +13,6 @@
 #include "mbox_harness.h"
 #include "mbox_uidlist.h"
 
-static int setup(void **state)
-{
-	*state = mh_maildir();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	mh_remove(*state);
-	return 0;
-}
-
-static struct mbox *open_box(const char *root, const char *folder)
-{
-	struct mbox *mb = NULL;
-	char *error = NULL;
-
-	if (mbox_open(root, folder, &mb, &error) < 0)
-		fail_msg("mbox_open: %s", error);
-	return mb;
-}
-
 /* A folder as Dovecot 2.3 leaves it: uidlist v3 with extension fields and file names that
    carry the flags they had when listed, dovecot-keywords, files in cur/ with keyword
    letters, one file in new/ Dovecot has given a UID, one file no UID yet. */
@@ -91,7 +69,7 @@ static void test_dovecot_uids_and_keywords_are_adopted(void **state)
 	uint64_t vsize;
 
 	dovecot_folder(root);
-	mb = open_box(root, ".Sent");
+	mb = mh_open(root, ".Sent");
 	check_adopted(mb);
 	/* The new/ file kept its Dovecot UID and was moved to cur/. */
 	assert_int_equal(mbox_msg(mb, 4, &info), 1);
@@ -109,7 +87,7 @@ static void test_dovecot_uids_and_keywords_are_adopted(void **state)
 	/* Without the index, from maild-uidlist: the same. */
 	snprintf(path, sizeof(path), "%s/maild-index.sqlite", root);
 	unlink(path);
-	mb = open_box(root, ".Sent");
+	mb = mh_open(root, ".Sent");
 	check_adopted(mb);
 	mbox_close(&mb);
 }
@@ -123,7 +101,7 @@ static void test_dovecot_uidlist_version_1_is_read(void **state)
 	       "1 1500000000 8\n3 1500000001.1.host\n7 1500000002.2.host:2,S\n");
 	mh_put(root, "cur/1500000001.1.host:2,", "a");
 	mh_put(root, "cur/1500000002.2.host:2,S", "b");
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	assert_int_equal(mbox_uidvalidity(mb), 1500000000u);
 	assert_int_equal(mbox_uid(mb, 1), 3);
 	assert_int_equal(mbox_uid(mb, 2), 7);
@@ -190,7 +168,7 @@ static void test_uid_list_grows_by_appends_and_is_compacted(void **state)
 		mh_put(root, rel, "x");
 		uids[i] = (uint32_t)i + 1;
 	}
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	assert_int_equal(mbox_count(mb), 1500);
 	mh_put(root, "new/1800000000.M1P1.host,S=1,W=1", "y");
 	assert_int_equal(mbox_sync(mb, 0, NULL), 0);
@@ -207,7 +185,7 @@ static void test_uid_list_grows_by_appends_and_is_compacted(void **state)
 	assert_null(strstr(text, "\n1 :"));
 	assert_non_null(strstr(text, "\n1501 :1800000000.M1P1.host"));
 	mbox_close(&mb);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	assert_int_equal(mbox_uidnext(mb), 1502);
 	mbox_close(&mb);
 }
@@ -215,14 +193,14 @@ static void test_uid_list_grows_by_appends_and_is_compacted(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_dovecot_uids_and_keywords_are_adopted, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_dovecot_uidlist_version_1_is_read, setup,
-	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_dovecot_uids_and_keywords_are_adopted, mh_setup,
+	                                    mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_dovecot_uidlist_version_1_is_read, mh_setup,
+	                                    mh_teardown),
 	    cmocka_unit_test_setup_teardown(test_uidlist_reader_skips_bad_records_and_torn_tail,
-	                                    setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_uid_list_grows_by_appends_and_is_compacted, setup,
-	                                    teardown),
+	                                    mh_setup, mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_uid_list_grows_by_appends_and_is_compacted, mh_setup,
+	                                    mh_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,28 +15,6 @@
 #include "mbox_harness.h"
 #include "mbox_private.h"
 
-static int setup(void **state)
-{
-	*state = mh_maildir();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	mh_remove(*state);
-	return 0;
-}
-
-static struct mbox *open_box(const char *root, const char *folder)
-{
-	struct mbox *mb = NULL;
-	char *error = NULL;
-
-	if (mbox_open(root, folder, &mb, &error) < 0)
-		fail_msg("mbox_open: %s", error);
-	return mb;
-}
-
 /* count messages in new/, UIDs 1..count in name order. */
 static void put_new(const char *root, unsigned count)
 {
@@ -82,7 +60,7 @@ static void test_expunge_deletes_the_rows_of_each_run_of_uids(void **state)
 	struct mbox *mb;
 
 	put_new(root, 10);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	index_text(mb);
 	assert_int_equal(mbox_expunge(mb, uids, sizeof(uids) / sizeof(uids[0]), &ch), 0);
 	assert_int_equal(ch.expunged_count, 6);
@@ -101,7 +79,7 @@ static void test_expunge_deletes_the_rows_of_each_run_of_uids(void **state)
 	assert_int_equal(mh_sql_int(root, "SELECT sum(uid) FROM cache"), 1 + 5 + 6 + 8);
 	assert_int_equal(mh_sql_int(root, "SELECT count(*) FROM fts_gone"), 6);
 	assert_int_equal(mh_sql_int(root, "SELECT sum(uid) FROM fts_gone"), 2 + 3 + 4 + 7 + 9 + 10);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	assert_int_equal(mbox_count(mb), 4);
 	assert_int_equal(mbox_uid(mb, 3), 6);
 	assert_int_equal(mbox_uid(mb, 4), 8);
@@ -116,7 +94,7 @@ static void test_expunge_without_text_lists_nothing_to_purge(void **state)
 	struct mbox *mb;
 
 	put_new(root, 3);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	assert_int_equal(mbox_expunge(mb, uids, 2, &ch), 0);
 	mbox_changes_free(&ch);
 	mbox_close(&mb);
@@ -133,7 +111,7 @@ static void test_expunged_text_is_purged_in_batches(void **state)
 	size_t n = 0;
 
 	put_new(root, 300);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	index_text(mb);
 	/* All but every 30th: many runs, and more than two purge transactions. */
 	for (uint32_t uid = 1; uid <= 300; uid++) {
@@ -163,12 +141,12 @@ static void test_purge_keeps_the_text_of_a_uid_the_folder_has_again(void **state
 	struct mbox *mb;
 
 	put_new(root, 2);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	index_text(mb);
 	mbox_close(&mb);
 	/* As after a lost expunge: the row came back (the file was there), the listing stayed. */
 	mh_sql_run(root, "INSERT INTO fts_gone VALUES (1, 2)");
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	assert_int_equal(mbox_fts_purge(mb), 0);
 	assert_int_equal(text_hits(mb, "word2word"), 1);
 	mbox_close(&mb);
@@ -182,7 +160,7 @@ static void test_rows_of_files_removed_before_a_crash_go_at_the_next_sync(void *
 	struct mbox *mb;
 
 	put_new(root, 5);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	index_text(mb);
 	mbox_close(&mb);
 	/* An expunge that removed two files and died before its index transaction. */
@@ -194,7 +172,7 @@ static void test_rows_of_files_removed_before_a_crash_go_at_the_next_sync(void *
 		snprintf(path, sizeof(path), "%s/cur/%s", root, name);
 		assert_int_equal(unlink(path), 0);
 	}
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	assert_int_equal(mbox_count(mb), 3);
 	assert_int_equal(mbox_uid(mb, 2), 4);
 	assert_int_equal(mbox_fts_purge(mb), 0);
@@ -227,7 +205,7 @@ static void test_expunge_follows_files_renamed_by_another_program(void **state)
 	struct mbox *mb;
 
 	put_new(root, 6);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	/* Behind the handle's back: two renamed (flags set), one removed. */
 	rename_with_flags(root, 2, "S");
 	rename_with_flags(root, 5, "FS");
@@ -253,7 +231,7 @@ static void test_expunge_goes_on_past_a_file_it_cannot_remove(void **state)
 	struct mbox *mb;
 
 	put_new(root, 5);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	/* UID 3's name is a directory now: unlink() fails with EISDIR. */
 	assert_int_equal(mh_find(root, "cur", "1700000003.", name, sizeof(name)), 0);
 	snprintf(path, sizeof(path), "%s/cur/%s", root, name);
@@ -316,20 +294,20 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_expunge_deletes_the_rows_of_each_run_of_uids,
-	                                    setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_expunge_without_text_lists_nothing_to_purge, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_expunged_text_is_purged_in_batches, setup,
-	                                    teardown),
+	                                    mh_setup, mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_expunge_without_text_lists_nothing_to_purge, mh_setup,
+	                                    mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_expunged_text_is_purged_in_batches, mh_setup,
+	                                    mh_teardown),
 	    cmocka_unit_test_setup_teardown(test_purge_keeps_the_text_of_a_uid_the_folder_has_again,
-	                                    setup, teardown),
+	                                    mh_setup, mh_teardown),
 	    cmocka_unit_test_setup_teardown(
-	        test_rows_of_files_removed_before_a_crash_go_at_the_next_sync, setup, teardown),
+	        test_rows_of_files_removed_before_a_crash_go_at_the_next_sync, mh_setup, mh_teardown),
 	    cmocka_unit_test_setup_teardown(test_expunge_follows_files_renamed_by_another_program,
-	                                    setup, teardown),
+	                                    mh_setup, mh_teardown),
 	    cmocka_unit_test_setup_teardown(test_expunge_goes_on_past_a_file_it_cannot_remove,
-	                                    setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_unlink_all_reports_each_name, setup, teardown),
+	                                    mh_setup, mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_unlink_all_reports_each_name, mh_setup, mh_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

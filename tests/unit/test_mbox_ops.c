@@ -13,28 +13,6 @@
 #include "mbox.h"
 #include "mbox_harness.h"
 
-static int setup(void **state)
-{
-	*state = mh_maildir();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	mh_remove(*state);
-	return 0;
-}
-
-static struct mbox *open_box(const char *root, const char *folder)
-{
-	struct mbox *mb = NULL;
-	char *error = NULL;
-
-	if (mbox_open(root, folder, &mb, &error) < 0)
-		fail_msg("mbox_open: %s", error);
-	return mb;
-}
-
 static const char msg1[] = "Subject: hello\r\n\r\nThe Zanzibarite is a mineral.\r\n";
 
 static uint32_t append_text(struct mbox *mb, const char *text, uint8_t flags)
@@ -58,7 +36,7 @@ static void test_append_stores_durably_with_flags_and_date(void **state)
 	uint32_t uid;
 	time_t date;
 
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	req.flags = MBOX_FLAG_SEEN | MBOX_FLAG_DRAFT;
 	req.internaldate = 1600000000;
 	assert_int_equal(mbox_append(mb, &req, &uid), 0);
@@ -98,7 +76,7 @@ static void test_append_from_fd_counts_bare_lf_in_rfc822_size(void **state)
 	assert_true(req.fd >= 0);
 	unlink(tmpl);
 	assert_int_equal(write(req.fd, "a\nb\r\nc\n", 7), 7);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	assert_int_equal(mbox_append(mb, &req, &uid), 0);
 	close(req.fd);
 	assert_int_equal(mh_find(root, "cur", "", name, sizeof(name)), 0);
@@ -122,7 +100,7 @@ static void test_append_quota_at_the_limit_and_one_past(void **state)
 	uint32_t uid;
 
 	memset(body, 'x', sizeof(body));
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	/* 100 bytes into an empty 100-byte quota: exactly full, accepted. */
 	req.len = 100;
 	assert_int_equal(mbox_append(mb, &req, &uid), 0);
@@ -143,7 +121,7 @@ static void test_append_quota_at_the_limit_and_one_past(void **state)
 	assert_int_equal(mbox_append(mb, &req, &uid), MBOX_OVER_QUOTA);
 
 	/* Trash is not counted. */
-	trash = open_box(root, ".Trash");
+	trash = mh_open(root, ".Trash");
 	req.len = 101;
 	assert_int_equal(mbox_append(trash, &req, &uid), 0);
 	mbox_close(&trash);
@@ -163,8 +141,8 @@ static void test_copy_links_keeps_flags_and_maps_keywords(void **state)
 	unsigned kw;
 
 	mh_put(root, ".Sent/dovecot-keywords", "0 Other\n");
-	in = open_box(root, "");
-	sent = open_box(root, ".Sent");
+	in = mh_open(root, "");
+	sent = mh_open(root, ".Sent");
 	append_text(in, "first\r\n", MBOX_FLAG_SEEN);
 	append_text(in, "second\r\n", 0);
 	assert_int_equal(mbox_sync(in, 0, NULL), 0);
@@ -205,8 +183,8 @@ static void test_move_expunges_from_the_source(void **state)
 	struct mbox_changes ch;
 	struct mbox *in, *trash;
 
-	in = open_box(root, "");
-	trash = open_box(root, ".Trash");
+	in = mh_open(root, "");
+	trash = mh_open(root, ".Trash");
 	append_text(in, "one\r\n", 0);
 	append_text(in, "two\r\n", 0);
 	append_text(in, "three\r\n", 0);
@@ -235,7 +213,7 @@ static void test_full_text_search_is_a_substring_match(void **state)
 	struct mbox_changes ch;
 	struct mbox *mb;
 
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	for (int i = 0; i < 4; i++)
 		append_text(mb, "x\r\n", 0);
 	assert_int_equal(mbox_sync(mb, 0, NULL), 0);
@@ -301,8 +279,8 @@ static void test_cache_blobs_round_trip_and_go_with_expunge(void **state)
 	void *data;
 	size_t len;
 
-	mb = open_box(root, "");
-	sent = open_box(root, ".Sent");
+	mb = mh_open(root, "");
+	sent = mh_open(root, ".Sent");
 	append_text(mb, "x\r\n", 0);
 	append_text(sent, "y\r\n", 0);
 	assert_int_equal(mbox_sync(mb, 0, NULL), 0);
@@ -310,7 +288,7 @@ static void test_cache_blobs_round_trip_and_go_with_expunge(void **state)
 	assert_int_equal(mbox_cache_set(mb, 1, MBOX_CACHE_ENVELOPE, "(NIL \"hi\")", 10), 0);
 	assert_int_equal(mbox_cache_set(mb, 1, MBOX_CACHE_HDR_SUBJECT, "", 0), 0);
 	mbox_close(&mb);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	assert_int_equal(mbox_cache_get(mb, 1, MBOX_CACHE_ENVELOPE, &data, &len), 1);
 	assert_int_equal(len, 10);
 	assert_string_equal(data, "(NIL \"hi\")");
@@ -336,7 +314,7 @@ static void test_suspended_handle_reopens_its_index_on_demand(void **state)
 	struct mbox_store_result res;
 	struct mbox_changes ch;
 	struct mbox_msg_info info;
-	struct mbox *mb = open_box(root, ""), *other;
+	struct mbox *mb = mh_open(root, ""), *other;
 	uint32_t uid = append_text(mb, msg1, 0), *found = NULL;
 	size_t n = 0;
 
@@ -349,7 +327,7 @@ static void test_suspended_handle_reopens_its_index_on_demand(void **state)
 	mbox_store_result_free(&res);
 	mbox_suspend(mb);
 	/* another handle adds a message: the suspended one syncs it in */
-	other = open_box(root, "");
+	other = mh_open(root, "");
 	append_text(other, "Subject: two\r\n\r\nsecond\r\n", 0);
 	mbox_close(&other);
 	assert_int_equal(mbox_sync(mb, 0, &ch), 0);
@@ -372,7 +350,7 @@ static void test_cache_runs_read_ascending_uids_in_chunks(void **state)
 {
 	const char *root = *state;
 	struct mbox_cache_run *run;
-	struct mbox *mb = open_box(root, "");
+	struct mbox *mb = mh_open(root, "");
 	char value[32];
 	void *data;
 	size_t len;
@@ -412,23 +390,23 @@ static void test_cache_runs_read_ascending_uids_in_chunks(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_append_stores_durably_with_flags_and_date, setup,
-	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_append_stores_durably_with_flags_and_date, mh_setup,
+	                                    mh_teardown),
 	    cmocka_unit_test_setup_teardown(test_append_from_fd_counts_bare_lf_in_rfc822_size,
-	                                    setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_append_quota_at_the_limit_and_one_past, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_copy_links_keeps_flags_and_maps_keywords, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_move_expunges_from_the_source, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_suspended_handle_reopens_its_index_on_demand, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_full_text_search_is_a_substring_match, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_cache_runs_read_ascending_uids_in_chunks, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_cache_blobs_round_trip_and_go_with_expunge, setup,
-	                                    teardown),
+	                                    mh_setup, mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_append_quota_at_the_limit_and_one_past, mh_setup,
+	                                    mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_copy_links_keeps_flags_and_maps_keywords, mh_setup,
+	                                    mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_move_expunges_from_the_source, mh_setup, mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_suspended_handle_reopens_its_index_on_demand, mh_setup,
+	                                    mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_full_text_search_is_a_substring_match, mh_setup,
+	                                    mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_cache_runs_read_ascending_uids_in_chunks, mh_setup,
+	                                    mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_cache_blobs_round_trip_and_go_with_expunge, mh_setup,
+	                                    mh_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

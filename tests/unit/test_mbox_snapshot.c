@@ -18,28 +18,6 @@
 /* MBOX_SNAPSHOT_MIN_MESSAGES in mbox_private.h. */
 #define SNAPSHOT_MIN 1000
 
-static int setup(void **state)
-{
-	*state = mh_maildir();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	mh_remove(*state);
-	return 0;
-}
-
-static struct mbox *open_box(const char *root)
-{
-	struct mbox *mb = NULL;
-	char *error = NULL;
-
-	if (mbox_open(root, "", &mb, &error) < 0)
-		fail_msg("mbox_open: %s", error);
-	return mb;
-}
-
 static void put_cur(const char *root, unsigned count)
 {
 	char rel[128];
@@ -58,7 +36,7 @@ static void put_cur_and_snapshot(const char *root, unsigned count)
 
 	put_cur(root, count);
 	for (int i = 0; i < 2; i++) {
-		mb = open_box(root);
+		mb = mh_open(root, "");
 		assert_int_equal(mbox_count(mb), count);
 		mbox_close(&mb);
 	}
@@ -96,7 +74,7 @@ static void test_a_folder_at_the_threshold_is_loaded_from_its_snapshot(void **st
 	put_cur_and_snapshot(root, SNAPSHOT_MIN);
 	assert_true(mh_exists(root, "maild-snapshot"));
 	mark_all_seen_in_index_only(root);
-	mb = open_box(root);
+	mb = mh_open(root, "");
 	assert_int_equal(mbox_count(mb), SNAPSHOT_MIN);
 	assert_int_equal(flags_of(mb, 1) & MBOX_FLAG_SEEN, 0);
 	assert_int_equal(mbox_msg(mb, SNAPSHOT_MIN, &info), 1);
@@ -112,7 +90,7 @@ static void test_a_new_stamp_makes_the_snapshot_stale(void **state)
 	put_cur_and_snapshot(root, SNAPSHOT_MIN);
 	mark_all_seen_in_index_only(root);
 	mh_sql_run(root, "UPDATE folders SET msgs_gen = msgs_gen + 1");
-	mb = open_box(root);
+	mb = mh_open(root, "");
 	assert_int_equal(flags_of(mb, 1) & MBOX_FLAG_SEEN, MBOX_FLAG_SEEN);
 	mbox_close(&mb);
 }
@@ -128,7 +106,7 @@ static void test_own_changes_change_the_stamp_and_are_seen_after_reopening(void 
 	struct mbox *mb;
 
 	put_cur(root, SNAPSHOT_MIN);
-	mb = open_box(root);
+	mb = mh_open(root, "");
 	gen = mh_sql_int(root, "SELECT msgs_gen FROM folders WHERE name = ''");
 	assert_int_equal(mbox_store(mb, &uid, 1, &req, &res), 0);
 	mbox_store_result_free(&res);
@@ -139,7 +117,7 @@ static void test_own_changes_change_the_stamp_and_are_seen_after_reopening(void 
 
 	/* Read from the index (the snapshot is stale), then from a new snapshot: the same. */
 	for (int round = 0; round < 2; round++) {
-		mb = open_box(root);
+		mb = mh_open(root, "");
 		assert_int_equal(mbox_count(mb), SNAPSHOT_MIN - 1);
 		assert_int_equal(flags_of(mb, 5) & MBOX_FLAG_FLAGGED, MBOX_FLAG_FLAGGED);
 		assert_int_equal(mbox_seq(mb, 7), 0);
@@ -164,7 +142,7 @@ static void test_a_damaged_snapshot_is_ignored(void **state)
 	/* One byte in the middle of the names. */
 	assert_int_equal(pwrite(fd, "#", 1, st.st_size - 100), 1);
 	close(fd);
-	mb = open_box(root);
+	mb = mh_open(root, "");
 	assert_int_equal(flags_of(mb, 1) & MBOX_FLAG_SEEN, MBOX_FLAG_SEEN);
 	mbox_close(&mb);
 
@@ -172,7 +150,7 @@ static void test_a_damaged_snapshot_is_ignored(void **state)
 	   with Seen set). */
 	mh_sql_run(root, "UPDATE msgs SET flags = flags & ~8");
 	assert_int_equal(truncate(path, st.st_size / 2), 0);
-	mb = open_box(root);
+	mb = mh_open(root, "");
 	assert_int_equal(mbox_count(mb), SNAPSHOT_MIN);
 	assert_int_equal(flags_of(mb, 1) & MBOX_FLAG_SEEN, 0);
 	mbox_close(&mb);
@@ -189,7 +167,7 @@ static void test_names_from_the_snapshot_survive_renames_and_expunges(void **sta
 	struct mbox *mb;
 
 	put_cur_and_snapshot(root, SNAPSHOT_MIN);
-	mb = open_box(root); /* from the snapshot: names in one block */
+	mb = mh_open(root, ""); /* from the snapshot: names in one block */
 	assert_int_equal(mbox_store(mb, uids, 2, &req, &res), 0);
 	mbox_store_result_free(&res);
 	assert_int_equal(mbox_msg(mb, 1, &info), 1);
@@ -204,16 +182,16 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_a_folder_below_the_threshold_has_no_snapshot,
-	                                    setup, teardown),
+	                                    mh_setup, mh_teardown),
 	    cmocka_unit_test_setup_teardown(
-	        test_a_folder_at_the_threshold_is_loaded_from_its_snapshot, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_a_new_stamp_makes_the_snapshot_stale, setup,
-	                                    teardown),
+	        test_a_folder_at_the_threshold_is_loaded_from_its_snapshot, mh_setup, mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_a_new_stamp_makes_the_snapshot_stale, mh_setup,
+	                                    mh_teardown),
 	    cmocka_unit_test_setup_teardown(
-	        test_own_changes_change_the_stamp_and_are_seen_after_reopening, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_a_damaged_snapshot_is_ignored, setup, teardown),
+	        test_own_changes_change_the_stamp_and_are_seen_after_reopening, mh_setup, mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_a_damaged_snapshot_is_ignored, mh_setup, mh_teardown),
 	    cmocka_unit_test_setup_teardown(test_names_from_the_snapshot_survive_renames_and_expunges,
-	                                    setup, teardown),
+	                                    mh_setup, mh_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

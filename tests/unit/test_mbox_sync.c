@@ -16,28 +16,6 @@
 #include "mbox_harness.h"
 #include "mbox_index.h"
 
-static int setup(void **state)
-{
-	*state = mh_maildir();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	mh_remove(*state);
-	return 0;
-}
-
-static struct mbox *open_box(const char *root, const char *folder)
-{
-	struct mbox *mb = NULL;
-	char *error = NULL;
-
-	if (mbox_open(root, folder, &mb, &error) < 0)
-		fail_msg("mbox_open: %s", error);
-	return mb;
-}
-
 static void put3_new(const char *root)
 {
 	/* Out of order in the directory on purpose: UIDs follow the names (delivery time). */
@@ -66,7 +44,7 @@ static void test_new_mail_gets_ascending_uids_and_moves_to_cur(void **state)
 	struct mbox *mb, *other;
 
 	put3_new(root);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	assert_int_equal(mbox_count(mb), 3);
 	assert_int_equal(mh_count(root, "new"), 0);
 	assert_int_equal(mh_count(root, "cur"), 3);
@@ -88,7 +66,7 @@ static void test_new_mail_gets_ascending_uids_and_moves_to_cur(void **state)
 	assert_int_equal(counts.bytes, 11);
 
 	/* \Recent belongs to the session that moved the files. */
-	other = open_box(root, "");
+	other = mh_open(root, "");
 	mbox_counts(other, &counts);
 	assert_int_equal(counts.messages, 3);
 	assert_int_equal(counts.recent, 0);
@@ -117,7 +95,7 @@ static void test_uid_list_is_dovecot_v3(void **state)
 	struct mbox *mb;
 
 	put3_new(root);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	text = mh_read(root, "maild-uidlist");
 	assert_non_null(text);
 	snprintf(expect, sizeof(expect), "3 V%u N", mbox_uidvalidity(mb));
@@ -136,13 +114,13 @@ static void test_uids_survive_index_deletion(void **state)
 	uint32_t validity;
 
 	put3_new(root);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	validity = mbox_uidvalidity(mb);
 	mbox_close(&mb);
 	/* A fourth message arrives while no index exists. */
 	delete_index(root);
 	mh_put(root, "new/1700000000.M0P1Q0.host,S=4,W=4", "zero");
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	assert_int_equal(mbox_uidvalidity(mb), validity);
 	assert_int_equal(mbox_count(mb), 4);
 	assert_int_equal(mbox_msg(mb, 1, &info), 1);
@@ -165,12 +143,12 @@ static void test_corrupt_index_is_rebuilt(void **state)
 	uint32_t validity;
 
 	put3_new(root);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	validity = mbox_uidvalidity(mb);
 	mbox_close(&mb);
 	delete_index(root);
 	mh_put(root, "maild-index.sqlite", "this is not an SQLite database, just junk bytes\n");
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	assert_int_equal(mbox_uidvalidity(mb), validity);
 	assert_int_equal(mbox_count(mb), 3);
 	assert_int_equal(mbox_uid(mb, 3), 3);
@@ -184,7 +162,7 @@ static void test_missing_uid_list_is_written_again(void **state)
 	char path[4096];
 
 	put3_new(root);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	snprintf(path, sizeof(path), "%s/maild-uidlist", root);
 	assert_int_equal(unlink(path), 0);
 	mh_put(root, "new/1700000009.M9P1Q9.host,S=4,W=4", "nine");
@@ -205,7 +183,7 @@ static void test_external_add_delete_and_rename_are_noticed(void **state)
 	uint64_t before;
 
 	put3_new(root);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	before = mbox_highestmodseq(mb);
 	/* mutt marks message 1 seen, deletes message 2; mail arrives in new/ and cur/. */
 	snprintf(from, sizeof(from), "%s/cur/1700000001.M1P1Q1.host,S=3,W=3:2,", root);
@@ -259,7 +237,7 @@ static void test_flags_and_keywords_round_trip_through_file_names(void **state)
 	char name[512];
 
 	put3_new(root);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	assert_int_equal(mbox_keyword_add(mb, "$Junk", &junk), 1);
 	assert_int_equal(mbox_keyword_add(mb, "Work", &work), 1);
 	assert_int_equal(junk, 0);
@@ -290,7 +268,7 @@ static void test_flags_and_keywords_round_trip_through_file_names(void **state)
 
 	/* From the file names alone. */
 	delete_index(root);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	assert_int_equal(mbox_msg(mb, 2, &info), 1);
 	assert_int_equal(info.flags, MBOX_FLAG_SEEN | MBOX_FLAG_FLAGGED);
 	assert_int_equal(info.keywords, 1u << 1);
@@ -318,7 +296,7 @@ static void test_unchangedsince_refuses_messages_changed_later(void **state)
 	struct mbox *mb;
 
 	put3_new(root);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	old = mbox_highestmodseq(mb);
 	uint32_t one = 1;
 	assert_int_equal(mbox_store(mb, &one, 1, &req, &res), 0);
@@ -358,7 +336,7 @@ static void test_store_follows_a_concurrent_rename(void **state)
 	int fd;
 
 	put3_new(root);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	snprintf(from, sizeof(from), "%s/cur/1700000003.M3P1Q3.host,S=5,W=5:2,", root);
 	snprintf(to, sizeof(to), "%s/cur/1700000003.M3P1Q3.host,S=5,W=5:2,T", root);
 	assert_int_equal(rename(from, to), 0);
@@ -401,7 +379,7 @@ static void test_expunge_removes_files_and_updates_quota(void **state)
 	struct mbox *mb;
 
 	put3_new(root);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	assert_int_equal(maildir_quota_recalc(root, &limit, &usage, &error), 0);
 	assert_int_equal(usage.bytes, 11);
 	assert_int_equal(mbox_expunge(mb, uids, 2, &ch), 0);
@@ -420,7 +398,7 @@ static void test_expunge_removes_files_and_updates_quota(void **state)
 
 	/* The expunged UIDs are never given again. */
 	mh_put(root, "new/1700000001.M1P1Q1.host,S=3,W=3", "one");
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	assert_int_equal(mbox_uid(mb, 2), 4);
 	mbox_close(&mb);
 }
@@ -436,8 +414,8 @@ static void test_two_handles_see_each_others_changes(void **state)
 	uint32_t uid = 2;
 
 	put3_new(root);
-	a = open_box(root, "");
-	b = open_box(root, "");
+	a = mh_open(root, "");
+	b = mh_open(root, "");
 	mh_put(root, "new/1700000010.M10P1Q10.host,S=3,W=3", "ten");
 	assert_int_equal(mbox_sync(a, 0, &ch), 0);
 	assert_int_equal(ch.added_count, 1);
@@ -498,8 +476,8 @@ static void test_own_changes_need_no_scan_and_a_hidden_change_is_found_a_second_
 	uint32_t uid, one = 1;
 
 	put3_new(root);
-	a = open_box(root, "");
-	b = open_box(root, "");
+	a = mh_open(root, "");
+	b = mh_open(root, "");
 	assert_int_equal(mbox_append(a, &req, &uid), 0);
 	assert_int_equal(uid, 4);
 	/* Another program adds a file in the same tick: cur/'s mtime stays as a's append left
@@ -553,7 +531,7 @@ static void test_new_mail_is_taken_from_new_without_reading_cur(void **state)
 	struct mbox *mb;
 
 	put3_new(root);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	/* cur/ gains a file in a tick it cannot show; new/ a delivery. */
 	before = cur_mtime(root);
 	mh_put(root, "cur/1700000020.M20P1Q20.host,S=3,W=3:2,", "xxx");
@@ -596,11 +574,11 @@ static void test_reopening_an_unchanged_folder_trusts_the_last_scan(void **state
 	uint32_t one = 1;
 
 	put3_new(root);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	mbox_close(&mb);
 	/* Directories untouched for an hour: a full scan now records them as settled. */
 	age_dirs(root, &old);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	assert_int_equal(mbox_sync(mb, MBOX_SYNC_FORCE, NULL), 0);
 	mbox_close(&mb);
 
@@ -608,24 +586,24 @@ static void test_reopening_an_unchanged_folder_trusts_the_last_scan(void **state
 	   not list cur/, so it does not see it. */
 	mh_put(root, "cur/1700000020.M20P1Q20.host,S=3,W=3:2,", "xxx");
 	set_cur_mtime(root, &old);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	assert_int_equal(mbox_count(mb), 3);
 	/* A change through the index (a STORE) makes the record stale: the next open scans. */
 	assert_int_equal(mbox_store(mb, &one, 1, &seen, &res), 0);
 	mbox_store_result_free(&res);
 	mbox_close(&mb);
 	set_cur_mtime(root, &old);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	assert_int_equal(mbox_count(mb), 4);
 	mbox_close(&mb);
 
 	/* And a moved mtime, of course. */
 	age_dirs(root, &old);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	assert_int_equal(mbox_sync(mb, MBOX_SYNC_FORCE, NULL), 0);
 	mbox_close(&mb);
 	mh_put(root, "cur/1700000021.M21P1Q21.host,S=3,W=3:2,", "yyy");
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	assert_int_equal(mbox_count(mb), 5);
 	mbox_close(&mb);
 }
@@ -637,7 +615,7 @@ static void test_a_version_1_index_is_upgraded_in_place(void **state)
 	uint32_t uidvalidity;
 
 	put3_new(root);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	uidvalidity = mbox_uidvalidity(mb);
 	mbox_close(&mb);
 	/* As the first release wrote it: no scan record. */
@@ -649,7 +627,7 @@ static void test_a_version_1_index_is_upgraded_in_place(void **state)
 	              "DROP TABLE fts_gone;"
 	              "INSERT INTO cache VALUES (1, 1, 1, x'00');"
 	              "PRAGMA user_version = 1;");
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	assert_int_equal(mbox_uidvalidity(mb), uidvalidity);
 	assert_int_equal(mbox_count(mb), 3);
 	mbox_close(&mb);
@@ -668,7 +646,7 @@ static void test_seq_ranges_for_uid_sets(void **state)
 	struct mbox *mb;
 
 	put3_new(root);
-	mb = open_box(root, "");
+	mb = mh_open(root, "");
 	assert_int_equal(mbox_expunge(mb, &uid, 1, &ch), 0);
 	mbox_changes_free(&ch);
 	assert_int_equal(mbox_seq_range(mb, 2, UINT32_MAX, &first, &last), 1);
@@ -700,35 +678,35 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_new_mail_gets_ascending_uids_and_moves_to_cur,
-	                                    setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_uid_list_is_dovecot_v3, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_uids_survive_index_deletion, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_corrupt_index_is_rebuilt, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_missing_uid_list_is_written_again, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_external_add_delete_and_rename_are_noticed, setup,
-	                                    teardown),
+	                                    mh_setup, mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_uid_list_is_dovecot_v3, mh_setup, mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_uids_survive_index_deletion, mh_setup, mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_corrupt_index_is_rebuilt, mh_setup, mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_uid_list_is_written_again, mh_setup,
+	                                    mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_external_add_delete_and_rename_are_noticed, mh_setup,
+	                                    mh_teardown),
 	    cmocka_unit_test_setup_teardown(test_flags_and_keywords_round_trip_through_file_names,
-	                                    setup, teardown),
+	                                    mh_setup, mh_teardown),
 	    cmocka_unit_test_setup_teardown(test_unchangedsince_refuses_messages_changed_later,
-	                                    setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_store_follows_a_concurrent_rename, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_expunge_removes_files_and_updates_quota, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_two_handles_see_each_others_changes, setup,
-	                                    teardown),
+	                                    mh_setup, mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_store_follows_a_concurrent_rename, mh_setup,
+	                                    mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_expunge_removes_files_and_updates_quota, mh_setup,
+	                                    mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_two_handles_see_each_others_changes, mh_setup,
+	                                    mh_teardown),
 	    cmocka_unit_test_setup_teardown(
-	        test_own_changes_need_no_scan_and_a_hidden_change_is_found_a_second_later, setup,
-	        teardown),
+	        test_own_changes_need_no_scan_and_a_hidden_change_is_found_a_second_later, mh_setup,
+	        mh_teardown),
 	    cmocka_unit_test_setup_teardown(test_new_mail_is_taken_from_new_without_reading_cur,
-	                                    setup, teardown),
+	                                    mh_setup, mh_teardown),
 	    cmocka_unit_test_setup_teardown(test_reopening_an_unchanged_folder_trusts_the_last_scan,
-	                                    setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_a_version_1_index_is_upgraded_in_place, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_seq_ranges_for_uid_sets, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_bad_folder_names_are_refused, setup, teardown),
+	                                    mh_setup, mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_a_version_1_index_is_upgraded_in_place, mh_setup,
+	                                    mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_seq_ranges_for_uid_sets, mh_setup, mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_folder_names_are_refused, mh_setup, mh_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
