@@ -31,7 +31,6 @@ static int load_row(const struct mbox_index_msg *row, void *ctx)
 		mbox_fail(mb, "out of memory");
 		return -2;
 	}
-	m.base_len = (uint16_t)mbox_base_len(m.name);
 	if (mbox_msgs_add(mb, &m) < 0) {
 		free(m.name);
 		return -2;

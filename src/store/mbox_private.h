@@ -103,7 +103,6 @@ int mbox_fail_index(struct mbox *mb);
 int mbox_snapshot_load(struct mbox *mb);
 /* Write the array, just read from the index at mb->fi, as the snapshot. Best effort. */
 void mbox_snapshot_write(struct mbox *mb);
-bool mbox_msg_name_in_pool(const struct mbox *mb, const char *name);
 /* free() unless name lives in the snapshot's block. */
 void mbox_msg_name_free(struct mbox *mb, char *name);
 

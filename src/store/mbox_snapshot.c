@@ -77,7 +77,7 @@ static uint64_t snapshot_sum(const unsigned char *p, size_t len)
 	return h ^ (h >> 29);
 }
 
-bool mbox_msg_name_in_pool(const struct mbox *mb, const char *name)
+static bool name_in_pool(const struct mbox *mb, const char *name)
 {
 	return mb->name_pool != NULL && name >= mb->name_pool &&
 	       name < mb->name_pool + mb->name_pool_len;
@@ -85,7 +85,7 @@ bool mbox_msg_name_in_pool(const struct mbox *mb, const char *name)
 
 void mbox_msg_name_free(struct mbox *mb, char *name)
 {
-	if (!mbox_msg_name_in_pool(mb, name))
+	if (!name_in_pool(mb, name))
 		free(name);
 }
 
