@@ -81,7 +81,7 @@ static void imap_select_work(void *arg)
 		job->missing = true;
 		return;
 	}
-	if (mbox_open(job->root, job->name.dir, &job->mb, &job->error) < 0)
+	if (mbox_open_flags(job->root, job->name.dir, MBOX_OPEN_DEFER_ROWS, &job->mb, &job->error) < 0)
 		return;
 	mbox_counts(job->mb, &job->counts);
 	if (job->qresync && job->known_uidvalidity == mbox_uidvalidity(job->mb))

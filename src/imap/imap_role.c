@@ -119,6 +119,13 @@ static int imap_start(struct worker *w, const char **error_r)
 	return imap_open_listeners(srv, error_r);
 }
 
+/* Index rows still being written by a thread (mbox_open_flags()) are kept, not cut off. */
+static void imap_exit(void)
+{
+	mbox_rows_jobs_wait();
+	exit(0);
+}
+
 static void imap_stop(struct worker *w)
 {
 	struct imap_server *srv = w->state;
@@ -129,7 +136,7 @@ static void imap_stop(struct worker *w)
 	/* Commands in flight finish, then BYE; the worker's stop timer bounds the wait. */
 	imap_sessions_stop(srv);
 	if (srv->session_count == 0)
-		exit(0);
+		imap_exit();
 }
 
 static void imap_trim_now(uv_timer_t *t)
@@ -177,7 +184,7 @@ void imap_server_session_gone(struct imap_server *srv)
 {
 	srv->session_count--;
 	if (srv->stopping && srv->session_count == 0)
-		exit(0);
+		imap_exit();
 }
 
 void imap_server_mailbox_changed(struct imap_server *srv, const char *maildir, const char *folder)

@@ -108,6 +108,7 @@ static struct mbox *mbox_alloc(const char *root, const char *folder)
 /* Index and folder; a damaged index is deleted and built again once. */
 static int mbox_open_index(struct mbox *mb, char **error_r)
 {
+	mbox_rows_job_wait_folder(mb->path);
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (mb->idx == NULL && mbox_index_open(mb->root, &mb->idx, error_r) < 0)
 			return -1;
@@ -124,7 +125,8 @@ static int mbox_open_index(struct mbox *mb, char **error_r)
 	return -1;
 }
 
-int mbox_open(const char *maildir_root, const char *folder, struct mbox **mb_r, char **error_r)
+int mbox_open_flags(const char *maildir_root, const char *folder, unsigned int flags,
+                    struct mbox **mb_r, char **error_r)
 {
 	struct mbox *mb;
 
@@ -144,12 +146,19 @@ int mbox_open(const char *maildir_root, const char *folder, struct mbox **mb_r, 
 		mbox_close(&mb);
 		return -1;
 	}
+	mb->defer_rows = (flags & MBOX_OPEN_DEFER_ROWS) != 0;
 	if (mbox_open_index(mb, error_r) < 0) {
 		mbox_close(&mb);
 		return -1;
 	}
+	mb->defer_rows = false;
 	*mb_r = mb;
 	return 0;
+}
+
+int mbox_open(const char *maildir_root, const char *folder, struct mbox **mb_r, char **error_r)
+{
+	return mbox_open_flags(maildir_root, folder, 0, mb_r, error_r);
 }
 
 static void mbox_close_fd(int *fd)

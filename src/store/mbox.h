@@ -44,6 +44,19 @@ struct mbox;
    first when the index lacks it or is damaged) and synced once; messages moved from new/ by
    that sync count as \Recent for this handle. 0, or -1 with *error_r (malloc'ed). */
 int mbox_open(const char *maildir_root, const char *folder, struct mbox **mb_r, char **error_r);
+/* mbox_open(), except that when its sync finds many files the index has no row for (a
+   folder never opened, a deleted index), it returns once their UIDs are in the uid list and
+   a thread of its own inserts the rows. Until that thread commits, the index's write lock
+   and the folder lock are its, so every write of any handle to the user's index, and every
+   UID assignment in the folder, waits for it; reads see the index as before. For SELECT:
+   the reply need not wait for 100,000 rows of cache. The process waits for such threads
+   with mbox_rows_jobs_wait() before it exits. */
+#define MBOX_OPEN_DEFER_ROWS 0x01u
+int mbox_open_flags(const char *maildir_root, const char *folder, unsigned int flags,
+                    struct mbox **mb_r, char **error_r);
+/* Until every thread started by MBOX_OPEN_DEFER_ROWS opens has committed (or failed, which
+   it logs). */
+void mbox_rows_jobs_wait(void);
 void mbox_close(struct mbox **mbp);
 /* Close the handle's index connection (some 90 KiB of SQLite state) until the next call that
    needs it opens it again: for a session that may sit idle for hours (IDLE). Not inside a

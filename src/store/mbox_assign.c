@@ -63,6 +63,11 @@ struct assign_ctx {
 	bool missing;
 	/* ul's entries sorted by base, when full. */
 	struct mbox_uidlist_entry **by_base;
+	/* The index's rows above the highest UID in memory (other handles' since this one
+	   loaded), sorted by base: the only rows a file the handle does not know can have.
+	   Bases point into names. */
+	struct mbox_uidlist_entry *others;
+	size_t others_count, others_cap;
 };
 
 static int assign_cmp_base(const void *a, const void *b)
@@ -128,6 +133,59 @@ static void assign_ctx_free(struct assign_ctx *ctx)
 {
 	mbox_uidlist_clear(&ctx->ul);
 	free(ctx->by_base);
+	for (size_t i = 0; i < ctx->others_count; i++)
+		free(ctx->others[i].base);
+	free(ctx->others);
+}
+
+static int assign_cmp_entry_base(const void *a, const void *b)
+{
+	return strcmp(((const struct mbox_uidlist_entry *)a)->base,
+	              ((const struct mbox_uidlist_entry *)b)->base);
+}
+
+static int assign_collect_other(const struct mbox_index_msg *msg, void *vctx)
+{
+	struct assign_ctx *ctx = vctx;
+
+	if (ctx->others_count == ctx->others_cap) {
+		size_t cap = ctx->others_cap * 2 + 16;
+		struct mbox_uidlist_entry *more = realloc(ctx->others, cap * sizeof(*more));
+
+		if (more == NULL)
+			return -2;
+		ctx->others = more;
+		ctx->others_cap = cap;
+	}
+	ctx->others[ctx->others_count].base = strndup(msg->name, mbox_base_len(msg->name));
+	if (ctx->others[ctx->others_count].base == NULL)
+		return -2;
+	ctx->others[ctx->others_count++].uid = msg->uid;
+	return 0;
+}
+
+/* One range read instead of a lookup per file: a file that needs a UID is one whose base
+   no message in memory has, and memory holds every row up to its highest UID (UIDs are
+   given in ascending order under the lock), so only rows above it can already be its. */
+static int assign_read_others(struct mbox *mb, struct assign_ctx *ctx)
+{
+	uint32_t known = mb->count > 0 ? mb->msgs[mb->count - 1].uid : 0;
+	int ret = mbox_index_msg_iter(mb->idx, mb->fi.id, known, assign_collect_other, ctx);
+
+	if (ret != 0)
+		return ret == -2 ? mbox_fail(mb, "out of memory") : mbox_fail_index(mb);
+	array_sort(ctx->others, ctx->others_count, sizeof(*ctx->others), assign_cmp_entry_base);
+	return 0;
+}
+
+/* The UID another handle gave base, or 0. */
+static uint32_t assign_uid_of_other(const struct assign_ctx *ctx, const char *base)
+{
+	struct mbox_uidlist_entry key = {.base = (char *)base}, *found;
+
+	found = array_search(&key, ctx->others, ctx->others_count, sizeof(*ctx->others),
+	                     assign_cmp_entry_base);
+	return found != NULL ? found->uid : 0;
 }
 
 static uint32_t assign_uid_in_list(const struct assign_ctx *ctx, const char *base)
@@ -191,7 +249,8 @@ bool mbox_uidlist_needs_compact(const struct mbox *mb, uint32_t live)
 
 int mbox_uidlist_maybe_compact_locked(struct mbox *mb, uint32_t live)
 {
-	if (!mbox_uidlist_needs_compact(mb, live))
+	/* The list is rewritten from the index, which lacks the rows a job still holds. */
+	if (!mbox_uidlist_needs_compact(mb, live) || mbox_rows_job_holds_rows(mb))
 		return 0;
 	return mbox_uidlist_rewrite_locked(mb);
 }
@@ -223,15 +282,15 @@ static int assign_one(struct mbox *mb, struct assign_ctx *ctx, struct mbox_new *
                       struct mbox_uidlist_entry *fresh, size_t *fresh_count)
 {
 	size_t base_len = mbox_base_len(n->name);
-	int ret = mbox_index_msg_uid_by_base(mb->idx, mb->fi.id, n->name, base_len, &n->uid);
 
-	if (ret < 0)
-		return mbox_fail_index(mb);
-	if (ret > 0)
-		return assign_merge_row(mb, n);
 	fresh[*fresh_count].base = strndup(n->name, base_len);
 	if (fresh[*fresh_count].base == NULL)
 		return mbox_fail(mb, "out of memory");
+	n->uid = assign_uid_of_other(ctx, fresh[*fresh_count].base);
+	if (n->uid != 0) {
+		free(fresh[*fresh_count].base);
+		return assign_merge_row(mb, n);
+	}
 	n->uid = assign_uid_in_list(ctx, fresh[*fresh_count].base);
 	if (n->uid != 0) {
 		/* Recorded before a crash lost the index's copy: already in the file. */
@@ -250,7 +309,9 @@ static int assign_one(struct mbox *mb, struct assign_ctx *ctx, struct mbox_new *
 	return 0;
 }
 
-static int assign_insert_rows(struct mbox *mb, const struct mbox_new *news, size_t count)
+/* Into the index, or to the rows job when the sync has one (mbox_rows_job.c). */
+static int assign_insert_rows(struct mbox *mb, const struct mbox_new *news, size_t count,
+                              bool to_job)
 {
 	for (size_t i = 0; i < count; i++) {
 		struct mbox_index_msg row = {
@@ -264,8 +325,12 @@ static int assign_insert_rows(struct mbox *mb, const struct mbox_new *news, size
 		    .internaldate = news[i].internaldate,
 		};
 
-		if (mbox_index_msg_insert(mb->idx, mb->fi.id, &row) < 0)
+		if (to_job) {
+			if (mbox_rows_job_add(mb, &row) < 0)
+				return -1;
+		} else if (mbox_index_msg_insert(mb->idx, mb->fi.id, &row) < 0) {
 			return mbox_fail_index(mb);
+		}
 	}
 	return 0;
 }
@@ -293,7 +358,7 @@ int mbox_assign_locked(struct mbox *mb, struct mbox_new *news, size_t count, uin
 	size_t fresh_count = 0;
 	int ret = 0;
 
-	if (assign_check_uidlist(mb, &ctx) < 0) {
+	if (assign_check_uidlist(mb, &ctx) < 0 || assign_read_others(mb, &ctx) < 0) {
 		assign_ctx_free(&ctx);
 		return -1;
 	}
@@ -304,8 +369,9 @@ int mbox_assign_locked(struct mbox *mb, struct mbox_new *news, size_t count, uin
 		news[i].modseq = modseq;
 		ret = assign_one(mb, &ctx, &news[i], fresh, &fresh_count);
 	}
+	/* A missing uid list is written from the index's rows: then they go in now. */
 	if (ret == 0)
-		ret = assign_insert_rows(mb, news, count);
+		ret = assign_insert_rows(mb, news, count, mb->rows_job != NULL && !ctx.missing);
 	/* The uid list first, durably; the caller commits the index after it. */
 	if (ret == 0 && (fresh_count > 0 || ctx.missing || ctx.full))
 		ret = assign_record(mb, &ctx, fresh, fresh_count);

@@ -111,9 +111,6 @@ int mbox_index_msg_delete_range(struct mbox_index *idx, int64_t folder_id, uint3
 /* One message by UID; name_buf receives the name. 1, 0 or -1. */
 int mbox_index_msg_get(struct mbox_index *idx, int64_t folder_id, uint32_t uid,
                        struct mbox_index_msg *msg_r, char *name_buf, size_t size);
-/* The UID of the message with this base. 1, 0 or -1. */
-int mbox_index_msg_uid_by_base(struct mbox_index *idx, int64_t folder_id, const char *base,
-                               size_t base_len, uint32_t *uid_r);
 
 /* Called per message with UID > min_uid, ascending; msg->name lives for the call only.
    A non-zero return from cb stops the walk and is returned. */

@@ -258,27 +258,6 @@ int mbox_index_msg_get(struct mbox_index *idx, int64_t folder_id, uint32_t uid,
 	return ret;
 }
 
-int mbox_index_msg_uid_by_base(struct mbox_index *idx, int64_t folder_id, const char *base,
-                               size_t base_len, uint32_t *uid_r)
-{
-	sqlite3_stmt *st =
-	    mix_stmt(idx, MIX_MSG_BY_BASE, "SELECT uid FROM msgs WHERE folder = ? AND base = ?");
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, folder_id);
-	sqlite3_bind_text(st, 2, base, (int)base_len, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*uid_r = (uint32_t)sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : mix_fail(idx, rc, "find message");
-}
-
 int mbox_index_msg_iter(struct mbox_index *idx, int64_t folder_id, uint32_t min_uid,
                         mbox_index_msg_cb *cb, void *ctx)
 {

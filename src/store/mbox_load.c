@@ -201,7 +201,9 @@ static int rebuild_locked(struct mbox *mb, struct rebuild *rb)
 	mb->fi.highestmodseq = 1;
 	if (mbox_index_folder_put(mb->idx, mb->folder, &mb->fi) < 0)
 		return mbox_fail_index(mb);
-	if (rebuild_dir(mb, rb, mb->new_fd, true) < 0 || rebuild_dir(mb, rb, mb->cur_fd, false) < 0)
+	/* No list, no UIDs to find: the first sync gives every file one. */
+	if (rb->ul.count > 0 && (rebuild_dir(mb, rb, mb->new_fd, true) < 0 ||
+	                         rebuild_dir(mb, rb, mb->cur_fd, false) < 0))
 		return -1;
 	if (rebuild_record(mb, rb) < 0)
 		return -1;

@@ -80,6 +80,11 @@ struct mbox {
 	struct mbox_new *own_news;
 	size_t own_news_count, own_news_cap;
 
+	/* MBOX_OPEN_DEFER_ROWS, until the open's sync is done. */
+	bool defer_rows;
+	/* A sync's rows job being filled (mbox_rows_job.c); mb->idx is its connection. */
+	struct mbox_rows_job *rows_job;
+
 	char error[512];
 };
 
@@ -178,6 +183,31 @@ int mbox_assign(struct mbox *mb, struct mbox_new *news, size_t count);
 int mbox_uidlist_maybe_compact_locked(struct mbox *mb, uint32_t live);
 /* Whether mbox_uidlist_maybe_compact_locked() would rewrite. */
 bool mbox_uidlist_needs_compact(const struct mbox *mb, uint32_t live);
+
+/* ----- mbox_rows_job.c: a big first sync's rows, written by a thread ----- */
+
+/* Fewer rows go in with the sync: a thread would save nothing. */
+#define MBOX_ROWS_JOB_MIN 1000
+
+struct mbox_rows_job;
+/* Open a connection of the job's own, take the index's write lock on it and make it mb->idx
+   for the sync's writes. The folder lock must be held. 0 or -1. */
+int mbox_rows_job_begin(struct mbox *mb);
+/* A message row for the thread instead of the index. 0 or -1. */
+int mbox_rows_job_add(struct mbox *mb, const struct mbox_index_msg *row);
+/* Whether the job has rows the index does not have yet. */
+bool mbox_rows_job_holds_rows(const struct mbox *mb);
+/* Hand the transaction, the rows and the folder lock to a thread that inserts the rows,
+   commits and unlocks; mb gets its own connection back. 0 or -1. */
+int mbox_rows_job_start(struct mbox *mb);
+/* Roll the job's transaction back; mb gets its own connection back. */
+void mbox_rows_job_abort(struct mbox *mb);
+/* Until no thread of this process writes rows of the folder at path: a handle opened
+   meanwhile would find every file new and give each the UID the rows already have, one
+   lookup at a time, instead of loading them. */
+void mbox_rows_job_wait_folder(const char *path);
+/* Tests: the thread sleeps this long before it writes. */
+void mbox_rows_job_test_delay(unsigned int ms);
 
 /* ----- mbox_sync.c ----- */
 

@@ -533,11 +533,22 @@ static int sync_write(struct mbox *mb, struct sync_ctx *ctx)
 	     (ctx->gone_count > 0 && mbox_uidlist_needs_compact(mb, live))) &&
 	    mbox_lock(mb) < 0)
 		return -1;
-	ret = mbox_index_begin(mb->idx) < 0 ? mbox_fail_index(mb) : 0;
-	if (ret == 0)
-		ret = sync_write_locked(mb, ctx, live);
-	if (ret == 0 && mbox_index_commit(mb->idx) < 0)
-		ret = mbox_fail_index(mb);
+	if (mb->defer_rows && ctx->news_count >= MBOX_ROWS_JOB_MIN) {
+		/* The rows after the uid list, by a thread (mbox_rows_job.c). */
+		ret = mbox_rows_job_begin(mb);
+		if (ret == 0)
+			ret = sync_write_locked(mb, ctx, live);
+		if (ret == 0)
+			ret = mbox_rows_job_start(mb);
+		else
+			mbox_rows_job_abort(mb);
+	} else {
+		ret = mbox_index_begin(mb->idx) < 0 ? mbox_fail_index(mb) : 0;
+		if (ret == 0)
+			ret = sync_write_locked(mb, ctx, live);
+		if (ret == 0 && mbox_index_commit(mb->idx) < 0)
+			ret = mbox_fail_index(mb);
+	}
 	if (ret < 0) {
 		mbox_index_rollback(mb->idx);
 		mb->fi = saved;
