@@ -23,6 +23,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "core/array_sort.h"
 #include "core/log.h"
 #include "mbox_private.h"
 
@@ -58,7 +59,8 @@ static pthread_cond_t jobs_done = PTHREAD_COND_INITIALIZER;
 static struct mbox_rows_job *jobs_running;
 static unsigned int job_test_delay_ms;
 
-static void rows_job_free(struct mbox_rows_job *job)
+/* The connection (its close may checkpoint) and the folder lock. */
+static void rows_job_release(struct mbox_rows_job *job)
 {
 	if (job->idx != NULL) {
 		mbox_index_rollback(job->idx);
@@ -67,7 +69,13 @@ static void rows_job_free(struct mbox_rows_job *job)
 	if (job->lock_fd >= 0) {
 		(void)flock(job->lock_fd, LOCK_UN);
 		(void)close(job->lock_fd);
+		job->lock_fd = -1;
 	}
+}
+
+static void rows_job_free(struct mbox_rows_job *job)
+{
+	rows_job_release(job);
 	free(job->path);
 	free(job->rows);
 	free(job->names);
@@ -166,8 +174,18 @@ void mbox_rows_job_abort(struct mbox *mb)
 		rows_job_free(rows_job_detach(mb));
 }
 
+static int rows_job_cmp_uid(const void *a, const void *b)
+{
+	const struct rows_job_row *x = a, *y = b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
 static int rows_job_write(struct mbox_rows_job *job)
 {
+	/* In key order: UIDs taken from a uid list come in delivery order, not UID order, and
+	   scattered inserts into a b-tree larger than SQLite's cache cost five times more. */
+	array_sort(job->rows, job->count, sizeof(*job->rows), rows_job_cmp_uid);
 	for (size_t i = 0; i < job->count; i++) {
 		const struct rows_job_row *r = &job->rows[i];
 		struct mbox_index_msg row = {
@@ -197,6 +215,8 @@ static void *rows_job_main(void *arg)
 		/* Nothing is lost: the next open finds the files and their UIDs in the uid list. */
 		log_error("%s: writing %zu index rows: %s", job->path, job->count,
 		          mbox_index_error(job->idx));
+	/* Done with the index before anyone waiting is told. */
+	rows_job_release(job);
 	pthread_mutex_lock(&jobs_mutex);
 	for (struct mbox_rows_job **p = &jobs_running; *p != NULL; p = &(*p)->next) {
 		if (*p == job) {

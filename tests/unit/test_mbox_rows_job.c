@@ -3,6 +3,7 @@
    can miss them or give a file a second UID. The thread is held back a little
    (mbox_rows_job_test_delay()) so the tests act while it has not written yet. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -160,6 +161,98 @@ static void test_files_added_during_the_job_get_the_next_uids(void **state)
 	assert_int_equal(index_rows(root), MBOX_ROWS_JOB_MIN + 5);
 }
 
+static void drop_index(const char *root)
+{
+	char cmd[4200];
+
+	snprintf(cmd, sizeof(cmd), "rm -f '%s'/maild-index.sqlite* '%s'/maild-snapshot", root, root);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* The index is lost, the uid list kept: the deferring open takes every file's UID from the
+   list, in whatever order the list gives them, and the rows follow in UID order. */
+static void test_a_lost_index_is_rebuilt_with_the_uids_of_the_list(void **state)
+{
+	const char *root = *state;
+	char list[128 * (MBOX_ROWS_JOB_MIN + 2)];
+	size_t len;
+	struct mbox *mb;
+
+	put_cur(root, 1, MBOX_ROWS_JOB_MIN);
+	/* UIDs against delivery order: the newest file has UID 1. */
+	len = (size_t)snprintf(list, sizeof(list), "3 V777 N%u\n", MBOX_ROWS_JOB_MIN + 10);
+	for (unsigned uid = 1; uid <= MBOX_ROWS_JOB_MIN; uid++) {
+		unsigned i = MBOX_ROWS_JOB_MIN + 1 - uid;
+
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%u :%u.M%uP1Q1.host,S=2,W=2\n",
+		                        uid, 1700000000 + i, i);
+	}
+	mh_put(root, "maild-uidlist", list);
+	put_cur(root, MBOX_ROWS_JOB_MIN + 1, 1); /* not in the list: the next UID */
+	drop_index(root);
+
+	mb = open_deferring(root);
+	assert_int_equal(mbox_uidvalidity(mb), 777);
+	assert_int_equal(mbox_count(mb), MBOX_ROWS_JOB_MIN + 1);
+	assert_int_equal(mbox_uid(mb, 1), 1);
+	assert_string_equal(name_of(mb, 1), "1700001000.M1000P1Q1.host,S=2,W=2:2,");
+	assert_string_equal(name_of(mb, MBOX_ROWS_JOB_MIN), "1700000001.M1P1Q1.host,S=2,W=2:2,");
+	assert_int_equal(mbox_uid(mb, MBOX_ROWS_JOB_MIN + 1), MBOX_ROWS_JOB_MIN + 10);
+	mbox_close(&mb);
+	mbox_rows_jobs_wait();
+	assert_int_equal(mh_sql_int(root, "SELECT uid FROM msgs WHERE base = '1700000001.M1P1Q1.host,S=2,W=2'"),
+	                 MBOX_ROWS_JOB_MIN);
+	assert_int_equal(index_rows(root), MBOX_ROWS_JOB_MIN + 1);
+
+	mb = mh_open(root, "");
+	assert_int_equal(mbox_uid(mb, 2), 2);
+	assert_string_equal(name_of(mb, 2), "1700000999.M999P1Q1.host,S=2,W=2:2,");
+	assert_int_equal(mbox_uidnext(mb), MBOX_ROWS_JOB_MIN + 11);
+	mbox_close(&mb);
+}
+
+/* A Dovecot Maildir: its list becomes ours and its UIDs stay, rows deferred or not. */
+static void check_adopted(const char *root, unsigned count, bool deferring)
+{
+	char list[128 * (MBOX_ROWS_JOB_MIN + 2)];
+	size_t len;
+	struct mbox *mb;
+
+	put_cur(root, 1, count);
+	len = (size_t)snprintf(list, sizeof(list), "3 V4242 N%u Gfeedface\n", 2 * count + 100);
+	for (unsigned i = 1; i <= count; i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len,
+		                        "%u W2 :%u.M%uP1Q1.host,S=2,W=2:2,S\n", 2 * i, 1700000000 + i, i);
+	mh_put(root, "dovecot-uidlist", list);
+
+	mb = deferring ? open_deferring(root) : mh_open(root, "");
+	assert_int_equal(mbox_uidvalidity(mb), 4242);
+	assert_int_equal(mbox_count(mb), count);
+	assert_int_equal(mbox_uid(mb, 1), 2);
+	assert_int_equal(mbox_uid(mb, count), 2 * count);
+	assert_int_equal(mbox_uidnext(mb), 2 * count + 100);
+	mbox_close(&mb);
+	mbox_rows_jobs_wait();
+	assert_true(mh_exists(root, "maild-uidlist"));
+	assert_int_equal(index_rows(root), count);
+
+	drop_index(root);
+	mb = mh_open(root, "");
+	assert_int_equal(mbox_uidvalidity(mb), 4242);
+	assert_int_equal(mbox_uid(mb, 3), 6);
+	mbox_close(&mb);
+}
+
+static void test_a_big_dovecot_folder_is_adopted_with_deferred_rows(void **state)
+{
+	check_adopted(*state, MBOX_ROWS_JOB_MIN, true);
+}
+
+static void test_a_small_dovecot_folder_is_adopted_by_a_deferring_open(void **state)
+{
+	check_adopted(*state, 10, true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +266,12 @@ int main(void)
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_files_added_during_the_job_get_the_next_uids,
 	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_lost_index_is_rebuilt_with_the_uids_of_the_list,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_big_dovecot_folder_is_adopted_with_deferred_rows,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_a_small_dovecot_folder_is_adopted_by_a_deferring_open, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
