@@ -112,6 +112,9 @@ int mbox_index_msg_delete_range(struct mbox_index *idx, int64_t folder_id, uint3
 int mbox_index_msg_get(struct mbox_index *idx, int64_t folder_id, uint32_t uid,
                        struct mbox_index_msg *msg_r, char *name_buf, size_t size);
 
+/* The folder's number of message rows. 0 or -1. */
+int mbox_index_msg_count(struct mbox_index *idx, int64_t folder_id, uint64_t *count_r);
+
 /* Called per message with UID > min_uid, ascending; msg->name lives for the call only.
    A non-zero return from cb stops the walk and is returned. */
 typedef int mbox_index_msg_cb(const struct mbox_index_msg *msg, void *ctx);

@@ -258,6 +258,23 @@ int mbox_index_msg_get(struct mbox_index *idx, int64_t folder_id, uint32_t uid,
 	return ret;
 }
 
+int mbox_index_msg_count(struct mbox_index *idx, int64_t folder_id, uint64_t *count_r)
+{
+	sqlite3_stmt *st =
+	    mix_stmt(idx, MIX_MSG_COUNT, "SELECT count(*) FROM msgs WHERE folder = ?");
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, folder_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*count_r = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_ROW ? 0 : mix_fail(idx, rc, "count messages");
+}
+
 int mbox_index_msg_iter(struct mbox_index *idx, int64_t folder_id, uint32_t min_uid,
                         mbox_index_msg_cb *cb, void *ctx)
 {

@@ -108,6 +108,10 @@ int mbox_fail_index(struct mbox *mb);
 int mbox_snapshot_load(struct mbox *mb);
 /* Write the array, just read from the index at mb->fi, as the snapshot. Best effort. */
 void mbox_snapshot_write(struct mbox *mb);
+/* The same for count messages (ascending UIDs, name_hash and base_len set) that are every
+   row of folder fi as committed with fi's stamp. */
+void mbox_snapshot_write_msgs(int dir_fd, const struct mbox_msg *msgs, uint32_t count,
+                              const struct mbox_index_folder *fi);
 /* free() unless name lives in the snapshot's block. */
 void mbox_msg_name_free(struct mbox *mb, char *name);
 

@@ -17,6 +17,7 @@
    rows and nothing else: the next open finds the files again and takes their UIDs from the
    uid list. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@ struct mbox_rows_job {
 	int64_t folder_id;
 	int lock_fd;
 	char *path;
+	char *folder;
 	struct rows_job_row *rows;
 	size_t count, cap;
 	/* The names one after the other, each NUL-terminated. */
@@ -77,6 +79,7 @@ static void rows_job_free(struct mbox_rows_job *job)
 {
 	rows_job_release(job);
 	free(job->path);
+	free(job->folder);
 	free(job->rows);
 	free(job->names);
 	free(job);
@@ -91,7 +94,8 @@ int mbox_rows_job_begin(struct mbox *mb)
 		return mbox_fail(mb, "out of memory");
 	job->lock_fd = -1;
 	job->path = strdup(mb->path);
-	if (job->path == NULL) {
+	job->folder = strdup(mb->folder);
+	if (job->path == NULL || job->folder == NULL) {
 		rows_job_free(job);
 		return mbox_fail(mb, "out of memory");
 	}
@@ -202,7 +206,65 @@ static int rows_job_write(struct mbox_rows_job *job)
 		if (mbox_index_msg_insert(job->idx, job->folder_id, &row) < 0)
 			return -1;
 	}
-	return mbox_index_commit(job->idx);
+	return 0;
+}
+
+/* The rows are the whole folder (its first open): their snapshot with the stamp of this
+   transaction, so the next SELECT reads one file. Taken before the commit, written after. */
+static bool rows_job_whole_folder(struct mbox_rows_job *job, struct mbox_index_folder *fi)
+{
+	uint64_t count;
+
+	return job->count >= MBOX_SNAPSHOT_MIN_MESSAGES &&
+	       mbox_index_msg_count(job->idx, job->folder_id, &count) == 0 &&
+	       count == job->count && mbox_index_folder_get(job->idx, job->folder, fi) == 1 &&
+	       fi->id == job->folder_id;
+}
+
+static void rows_job_snapshot(struct mbox_rows_job *job, const struct mbox_index_folder *fi)
+{
+	struct mbox_msg *msgs = malloc(job->count * sizeof(*msgs));
+	int dir_fd = open(job->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (msgs != NULL && dir_fd >= 0) {
+		for (size_t i = 0; i < job->count; i++) {
+			const struct rows_job_row *r = &job->rows[i];
+			struct mbox_name_key key;
+
+			msgs[i] = (struct mbox_msg){
+			    .name = job->names + r->name_off,
+			    .modseq = r->modseq,
+			    .size = r->size,
+			    .vsize = r->vsize,
+			    .internaldate = r->internaldate,
+			    .uid = r->uid,
+			    .keywords = r->keywords,
+			    .flags = r->flags,
+			};
+			mbox_name_key(msgs[i].name, &key);
+			msgs[i].base_len = (uint16_t)key.base_len;
+			msgs[i].name_hash = key.name_hash;
+		}
+		mbox_snapshot_write_msgs(dir_fd, msgs, (uint32_t)job->count, fi);
+	}
+	if (dir_fd >= 0)
+		(void)close(dir_fd);
+	free(msgs);
+}
+
+static int rows_job_finish(struct mbox_rows_job *job)
+{
+	struct mbox_index_folder fi;
+	bool whole;
+
+	if (rows_job_write(job) < 0)
+		return -1;
+	whole = rows_job_whole_folder(job, &fi);
+	if (mbox_index_commit(job->idx) < 0)
+		return -1;
+	if (whole)
+		rows_job_snapshot(job, &fi);
+	return 0;
 }
 
 static void *rows_job_main(void *arg)
@@ -211,7 +273,7 @@ static void *rows_job_main(void *arg)
 
 	if (job_test_delay_ms > 0)
 		(void)usleep(job_test_delay_ms * 1000u);
-	if (rows_job_write(job) < 0)
+	if (rows_job_finish(job) < 0)
 		/* Nothing is lost: the next open finds the files and their UIDs in the uid list. */
 		log_error("%s: writing %zu index rows: %s", job->path, job->count,
 		          mbox_index_error(job->idx));
@@ -271,7 +333,7 @@ int mbox_rows_job_start(struct mbox *mb)
 	if (err == 0)
 		return 0;
 	/* No thread: written here, as without a job. */
-	if (rows_job_write(job) < 0) {
+	if (rows_job_finish(job) < 0) {
 		mbox_fail(mb, "%s: %s", mb->path, mbox_index_error(job->idx));
 		rows_job_free(job);
 		return -1;

@@ -205,33 +205,34 @@ int mbox_snapshot_load(struct mbox *mb)
 }
 
 /* Head, records and names in one buffer. */
-static unsigned char *snapshot_build(const struct mbox *mb, size_t *len_r)
+static unsigned char *snapshot_build(const struct mbox_msg *msgs, uint32_t count,
+                                     const struct mbox_index_folder *fi, size_t *len_r)
 {
 	uint64_t pool_len = 0, off;
-	size_t recs = (size_t)mb->count * sizeof(struct snapshot_rec);
+	size_t recs = (size_t)count * sizeof(struct snapshot_rec);
 	struct snapshot_head h = {
 	    .magic = SNAPSHOT_MAGIC,
 	    .version = SNAPSHOT_VERSION,
 	    .order = SNAPSHOT_ORDER,
 	    .rec_size = sizeof(struct snapshot_rec),
-	    .count = mb->count,
-	    .folder_id = mb->fi.id,
-	    .msgs_gen = mb->fi.msgs_gen,
-	    .uidvalidity = mb->fi.uidvalidity,
-	    .uidnext = mb->fi.uidnext,
-	    .highestmodseq = mb->fi.highestmodseq,
+	    .count = count,
+	    .folder_id = fi->id,
+	    .msgs_gen = fi->msgs_gen,
+	    .uidvalidity = fi->uidvalidity,
+	    .uidnext = fi->uidnext,
+	    .highestmodseq = fi->highestmodseq,
 	};
 	unsigned char *buf;
 
-	for (uint32_t i = 0; i < mb->count; i++)
-		pool_len += strlen(mb->msgs[i].name) + 1;
+	for (uint32_t i = 0; i < count; i++)
+		pool_len += strlen(msgs[i].name) + 1;
 	if (pool_len == 0 || pool_len > UINT32_MAX ||
 	    sizeof(h) + recs + pool_len > MBOX_SNAPSHOT_MAX ||
 	    (buf = malloc(sizeof(h) + recs + pool_len)) == NULL)
 		return NULL;
 	off = 0;
-	for (uint32_t i = 0; i < mb->count; i++) {
-		const struct mbox_msg *m = &mb->msgs[i];
+	for (uint32_t i = 0; i < count; i++) {
+		const struct mbox_msg *m = &msgs[i];
 		size_t n = strlen(m->name) + 1;
 		struct snapshot_rec r = {
 		    .name_hash = m->name_hash,
@@ -257,29 +258,35 @@ static unsigned char *snapshot_build(const struct mbox *mb, size_t *len_r)
 	return buf;
 }
 
-void mbox_snapshot_write(struct mbox *mb)
+void mbox_snapshot_write_msgs(int dir_fd, const struct mbox_msg *msgs, uint32_t count,
+                              const struct mbox_index_folder *fi)
 {
 	char tmp[64];
 	size_t len;
 	unsigned char *buf;
 	int fd;
 
-	if (mb->count < MBOX_SNAPSHOT_MIN_MESSAGES || mb->fi.msgs_gen == 0)
+	if (count < MBOX_SNAPSHOT_MIN_MESSAGES || fi->msgs_gen == 0)
 		return;
-	buf = snapshot_build(mb, &len);
+	buf = snapshot_build(msgs, count, fi, &len);
 	if (buf == NULL)
 		return;
 	/* Two sessions may write at once: each its own temporary file, the last rename wins,
 	   and both describe the same stamp. */
-	snprintf(tmp, sizeof(tmp), "%s.%ld.%p", MBOX_SNAPSHOT_FILE, (long)getpid(), (void *)mb);
-	fd = openat(mb->dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	snprintf(tmp, sizeof(tmp), "%s.%ld.%p", MBOX_SNAPSHOT_FILE, (long)getpid(), (void *)msgs);
+	fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd >= 0) {
 		bool ok = fd_write_all(fd, buf, len) == 0;
 
 		if (close(fd) < 0)
 			ok = false;
-		if (!ok || renameat(mb->dir_fd, tmp, mb->dir_fd, MBOX_SNAPSHOT_FILE) < 0)
-			(void)unlinkat(mb->dir_fd, tmp, 0);
+		if (!ok || renameat(dir_fd, tmp, dir_fd, MBOX_SNAPSHOT_FILE) < 0)
+			(void)unlinkat(dir_fd, tmp, 0);
 	}
 	free(buf);
+}
+
+void mbox_snapshot_write(struct mbox *mb)
+{
+	mbox_snapshot_write_msgs(mb->dir_fd, mb->msgs, mb->count, &mb->fi);
 }
