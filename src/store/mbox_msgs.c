@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "maildir_name.h"
@@ -102,7 +103,10 @@ void mbox_msgs_free(struct mbox *mb)
 		mbox_msg_name_free(mb, mb->msgs[i].name);
 	free(mb->msgs);
 	free(mb->hash);
-	free(mb->name_pool);
+	if (mb->snapshot_map != NULL)
+		(void)munmap(mb->snapshot_map, mb->snapshot_map_len);
+	mb->snapshot_map = NULL;
+	mb->snapshot_map_len = 0;
 	mbox_own_clear(mb);
 	mb->name_pool = NULL;
 	mb->name_pool_len = 0;

@@ -57,6 +57,9 @@ struct mbox {
 	   freed alone (mbox_msg_name_free()). */
 	char *name_pool;
 	size_t name_pool_len;
+	/* The snapshot's read-only mapping, which holds name_pool. */
+	void *snapshot_map;
+	size_t snapshot_map_len;
 	/* Open addressing on the base: a slot is the high 32 bits of the base's hash (a tag
 	   compared before any message is touched) and the message index + 1; 0 empty. */
 	uint64_t *hash;
