@@ -83,6 +83,10 @@ const struct config_key config_keys[] = {
     {"imap.autologout_timeout", CONFIG_DURATION, "30m", R(IMAP), .min = 1 * SEC, .max = 24 * HOUR,
      .help = "Time a logged-in client may stay silent between commands (RFC 9051 wants at least "
              "30 minutes; IDLE is not affected)"},
+    {"imap.fts_background_min", CONFIG_UINT, "1000", R(IMAP), .min = 0, .max = 100000000,
+     .help = "Messages a selected folder needs for its full-text index to be built in the "
+             "background (one folder at a time, lowest CPU priority) before the first BODY "
+             "search asks for it; 0: only when a search does"},
     {"imap.listen", CONFIG_LISTEN, "0.0.0.0:143", R(IMAP),
      .help = "Addresses for IMAP with STARTTLS; empty: disabled"},
     {"imap.login_timeout", CONFIG_DURATION, "1m", R(IMAP), .min = 1 * SEC, .max = 1 * HOUR,

@@ -9,6 +9,7 @@
 
 #include "../core/log.h"
 #include "imap_commands.h"
+#include "imap_fts_indexer.h"
 #include "imap_mailbox.h"
 #include "imap_seqset.h"
 
@@ -175,6 +176,8 @@ static void imap_select_after(struct imap_session *s, void *arg)
 	mime_buf_free(&b);
 	imap_tagged(s, IMAP_OK, "%s",
 	            sel->readonly ? "[READ-ONLY] Examine completed." : "[READ-WRITE] Select completed.");
+	if (s->srv->limits.fts_background_min > 0 && sel->exists >= s->srv->limits.fts_background_min)
+		imap_fts_indexer_start(job->root, job->name.dir);
 	imap_select_job_free(job);
 }
 

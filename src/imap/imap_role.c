@@ -8,6 +8,7 @@
 #include "../core/ipc_msg.h"
 #include "../core/log.h"
 #include "../core/tls_ctx.h"
+#include "imap_fts_indexer.h"
 #include "imap_mailbox.h"
 #include "imap_session.h"
 
@@ -99,6 +100,7 @@ static void imap_read_limits(struct imap_limits *l, const struct config *c)
 	l->login_timeout_ms = config_uint(c, "imap.login_timeout");
 	l->autologout_timeout_ms = config_uint(c, "imap.autologout_timeout");
 	l->line_max = config_uint(c, "imap.max_line_length");
+	l->fts_background_min = config_uint(c, "imap.fts_background_min");
 	l->literal_max = config_uint(c, "limits.message_size");
 	l->plaintext_auth_loopback = config_bool(c, "imap.allow_plaintext_auth_loopback");
 }
@@ -122,6 +124,7 @@ static int imap_start(struct worker *w, const char **error_r)
 /* Index rows still being written by a thread (mbox_open_flags()) are kept, not cut off. */
 static void imap_exit(void)
 {
+	imap_fts_indexer_stop();
 	mbox_rows_jobs_wait();
 	exit(0);
 }

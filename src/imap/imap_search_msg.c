@@ -310,19 +310,31 @@ static char *imap_fts_error(struct mbox *mb)
 
 int imap_search_fts_update(struct mbox *mb, char **error_r)
 {
+	return imap_search_fts_update_batched(mb, IMAP_MSGDATA_BATCH, NULL, error_r);
+}
+
+int imap_search_fts_update_batched(struct mbox *mb, size_t batch_max, const atomic_bool *stop,
+                                   char **error_r)
+{
 	struct imap_fts_entry batch[IMAP_MSGDATA_BATCH];
 	struct imap_msgdata d;
 	size_t n = 0, bytes = 0;
 	uint32_t count = mbox_count(mb);
 	int rc = 0;
 
+	if (batch_max == 0 || batch_max > IMAP_MSGDATA_BATCH)
+		batch_max = IMAP_MSGDATA_BATCH;
 	if (mbox_fts_purge(mb) < 0) {
 		*error_r = imap_fts_error(mb);
 		return -1;
 	}
 	imap_msgdata_init(&d, mb);
 	for (uint32_t seq = 1; seq <= count && rc == 0; seq++) {
-		int has = mbox_fts_has(mb, mbox_uid(mb, seq));
+		int has;
+
+		if (stop != NULL && n == 0 && atomic_load(stop))
+			break;
+		has = mbox_fts_has(mb, mbox_uid(mb, seq));
 
 		if (has != 0) {
 			rc = has < 0 ? -1 : 0;
@@ -335,7 +347,7 @@ int imap_search_fts_update(struct mbox *mb, char **error_r)
 			continue; /* not indexed: tried again by the next search */
 		imap_fts_extract(&d, &batch[n]);
 		bytes += strlen(batch[n].header) + strlen(batch[n].body);
-		if (++n == IMAP_MSGDATA_BATCH || bytes >= IMAP_FTS_BATCH_BYTES) {
+		if (++n == batch_max || bytes >= IMAP_FTS_BATCH_BYTES) {
 			rc = imap_fts_write(mb, batch, n);
 			n = bytes = 0;
 		}

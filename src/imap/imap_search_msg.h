@@ -1,6 +1,7 @@
 #ifndef MAILD_IMAP_SEARCH_MSG_H
 #define MAILD_IMAP_SEARCH_MSG_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -73,5 +74,9 @@ void imap_msgdata_deinit(struct imap_msgdata *d);
    every message it lacks in (header values and text parts decoded, mbox_fts_set), in
    batches. 0, or -1 with *error_r malloc'ed. */
 int imap_search_fts_update(struct mbox *mb, char **error_r);
+/* The same, batch_max messages per index transaction (at most IMAP_MSGDATA_BATCH), stopping
+   between batches once *stop is set. */
+int imap_search_fts_update_batched(struct mbox *mb, size_t batch_max, const atomic_bool *stop,
+                                   char **error_r);
 
 #endif

@@ -22,6 +22,7 @@ struct imap_limits {
 	uint64_t line_max;              /* non-literal bytes of one command */
 	uint64_t literal_max;           /* limits.message_size: the largest literal after login */
 	bool plaintext_auth_loopback;   /* LOGIN without TLS from 127.0.0.0/8 and ::1 */
+	uint64_t fts_background_min;    /* SELECT of this many messages: index in the background */
 };
 
 struct tls_ctx;

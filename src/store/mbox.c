@@ -147,6 +147,7 @@ int mbox_open_flags(const char *maildir_root, const char *folder, unsigned int f
 		return -1;
 	}
 	mb->defer_rows = (flags & MBOX_OPEN_DEFER_ROWS) != 0;
+	mb->leave_new = (flags & MBOX_OPEN_LEAVE_NEW) != 0;
 	if (mbox_open_index(mb, error_r) < 0) {
 		mbox_close(&mb);
 		return -1;
@@ -504,6 +505,26 @@ int mbox_fts_set(struct mbox *mb, uint32_t uid, const char *header, const char *
 	if (mbox_index_fts_set(mb->idx, mb->fi.id, uid, header, body) < 0)
 		return mbox_fail_index(mb);
 	return 0;
+}
+
+int mbox_fts_missing(const char *maildir_root, const char *folder, uint64_t *missing_r,
+                     char **error_r)
+{
+	struct mbox_index_folder fi;
+	struct mbox_index *idx;
+	int ret;
+
+	*missing_r = 0;
+	*error_r = NULL;
+	if (mbox_index_open(maildir_root, &idx, error_r) < 0)
+		return -1;
+	ret = mbox_index_folder_get(idx, folder, &fi);
+	if (ret == 1)
+		ret = mbox_index_fts_missing(idx, fi.id, missing_r);
+	if (ret < 0)
+		*error_r = strdup(mbox_index_error(idx));
+	mbox_index_close(&idx);
+	return ret < 0 ? -1 : 0;
 }
 
 int mbox_fts_has(struct mbox *mb, uint32_t uid)

@@ -52,6 +52,9 @@ int mbox_open(const char *maildir_root, const char *folder, struct mbox **mb_r, 
    the reply need not wait for 100,000 rows of cache. The process waits for such threads
    with mbox_rows_jobs_wait() before it exits. */
 #define MBOX_OPEN_DEFER_ROWS 0x01u
+/* Its syncs leave new/ alone: a handle that only reads for itself (background indexing) must
+   not make new mail lose \Recent for the user's own session, which moves it. */
+#define MBOX_OPEN_LEAVE_NEW 0x02u
 int mbox_open_flags(const char *maildir_root, const char *folder, unsigned int flags,
                     struct mbox **mb_r, char **error_r);
 /* Until every thread started by MBOX_OPEN_DEFER_ROWS opens has committed (or failed, which
@@ -284,6 +287,11 @@ int mbox_fts_set(struct mbox *mb, uint32_t uid, const char *header, const char *
 /* 1 when the message's text is indexed, 0 when not (the caller indexes it before a SEARCH
    relies on the index), -1. */
 int mbox_fts_has(struct mbox *mb, uint32_t uid);
+/* About how many messages of folder (as for mbox_open()) the full-text index lacks, read
+   without opening the folder: a few milliseconds for 100,000 messages. A folder the index
+   does not know yet counts 0. 0, or -1 with *error_r (malloc'ed). */
+int mbox_fts_missing(const char *maildir_root, const char *folder, uint64_t *missing_r,
+                     char **error_r);
 /* Delete the text of messages removed since the last purge: an expunge leaves it, its
    deletion costing about a millisecond a message. Called before the index is brought up to
    date for a search, so that it is kept by those who use it. Several transactions, so that

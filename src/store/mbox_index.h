@@ -153,6 +153,9 @@ int mbox_index_fts_has(struct mbox_index *idx, int64_t folder_id, uint32_t uid);
    keeps its text. The number of removed messages handled: below max_rows, none is left.
    Inside the caller's transaction, or -1. */
 int mbox_index_fts_purge(struct mbox_index *idx, int64_t folder_id, unsigned max_rows);
+/* About how many of the folder's messages have no text in the index (rows less texts of
+   messages still there). 0 or -1. */
+int mbox_index_fts_missing(struct mbox_index *idx, int64_t folder_id, uint64_t *missing_r);
 /* 1 when mbox_index_fts_purge() has something to do, 0 when not (no write lock taken), -1. */
 int mbox_index_fts_purge_due(struct mbox_index *idx, int64_t folder_id);
 /* UIDs (ascending, malloc'ed) of the folder's messages whose text contains needle,

@@ -131,6 +131,41 @@ int mbox_index_fts_has(struct mbox_index *idx, int64_t folder_id, uint32_t uid)
 	return rc == SQLITE_DONE ? 0 : mix_fail(idx, rc, "read text");
 }
 
+/* Run once per check, not per message: not worth a prepared statement of its own. */
+static int mix_count(struct mbox_index *idx, const char *sql, int64_t folder_id, uint64_t *n_r)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(idx->sql, sql, -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return mix_fail(idx, rc, "count");
+	sqlite3_bind_int64(st, 1, folder_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*n_r = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : mix_fail(idx, rc, "count");
+}
+
+int mbox_index_fts_missing(struct mbox_index *idx, int64_t folder_id, uint64_t *missing_r)
+{
+	uint64_t msgs, texts, gone;
+
+	/* fts_docsize is FTS5's own table of one row per document (its default columnsize=1):
+	   counting a rowid range of it reads a small b-tree, where counting fts itself reads
+	   every document. Texts of removed messages wait in fts_gone until purged. */
+	if (mix_count(idx, "SELECT count(*) FROM msgs WHERE folder = ?1", folder_id, &msgs) < 0 ||
+	    mix_count(idx,
+	              "SELECT count(*) FROM fts_docsize WHERE id BETWEEN ?1 << 32"
+	              " AND (?1 << 32) + 4294967295",
+	              folder_id, &texts) < 0 ||
+	    mix_count(idx, "SELECT count(*) FROM fts_gone WHERE folder = ?1", folder_id, &gone) < 0)
+		return -1;
+	texts = texts > gone ? texts - gone : 0;
+	*missing_r = msgs > texts ? msgs - texts : 0;
+	return 0;
+}
+
 int mbox_index_fts_purge_due(struct mbox_index *idx, int64_t folder_id)
 {
 	sqlite3_stmt *st =

@@ -85,6 +85,8 @@ struct mbox {
 
 	/* MBOX_OPEN_DEFER_ROWS, until the open's sync is done. */
 	bool defer_rows;
+	/* MBOX_OPEN_LEAVE_NEW: syncs never move files out of new/. */
+	bool leave_new;
 	/* A sync's rows job being filled (mbox_rows_job.c); mb->idx is its connection. */
 	struct mbox_rows_job *rows_job;
 

@@ -150,6 +150,11 @@ static int sync_move_new(struct mbox *mb, struct sync_ctx *ctx)
 	DIR *dir;
 	int ret = 0;
 
+	if (mb->leave_new) {
+		if (fd >= 0)
+			(void)close(fd);
+		return 0;
+	}
 	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
 		if (fd >= 0)
 			(void)close(fd);

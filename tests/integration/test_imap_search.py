@@ -10,9 +10,9 @@ import socket
 
 import pytest
 
-from conftest import SLOW, scale_test
-from imap_support import USER, delivery_order, maildir, raw_login
-from test_imap_session import PASSWORD, Raw, imapd, tls_context  # noqa: F401  (the fixture)
+from conftest import SLOW, scale_test, wait_until
+from imap_support import USER, delivery_order, login, maildir, raw_login
+from test_imap_session import PASSWORD, Raw, imapd, make_imapd, tls_context  # noqa: F401
 
 _counter = [0]
 
@@ -683,3 +683,31 @@ def test_capabilities_announce_the_thread_and_sort_extensions(imapd):
                 "ESEARCH"]:
         assert cap in caps, caps
     r.close()
+
+
+def _indexed_texts(m):
+    import sqlite3
+    db = sqlite3.connect(f"file:{maildir(m) / 'maild-index.sqlite'}?mode=ro", uri=True)
+    try:
+        return db.execute("SELECT count(*) FROM fts_docsize").fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_a_big_folder_is_indexed_in_the_background_after_select(make_imapd):
+    """imap.fts_background_min: a SELECT of a folder that big starts indexing its text at once;
+    the first BODY search then finds the work done. Smaller folders wait for a search."""
+    m = make_imapd("imap.fts_background_min = 6\n")
+    for i in range(5):
+        put(m, message(subject=f"small {i}", body=f"plain text {i}"), flags="S")
+    c = login(m)
+    assert c.select("INBOX")[0] == "OK"
+    time.sleep(0.3 * SLOW)
+    assert _indexed_texts(m) == 0
+    put(m, message(subject="the one", body="a zanzibarite in the body"), flags="S")
+    put(m, message(subject="last", body="nothing"), flags="S")
+    assert c.select("INBOX")[0] == "OK"
+    wait_until(lambda: _indexed_texts(m) == 7, timeout=20)
+    typ, data = c.uid("SEARCH", None, "BODY", "zanzibarite")
+    assert typ == "OK" and data[0].split() == [b"6"]
+    c.logout()

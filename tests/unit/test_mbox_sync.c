@@ -87,6 +87,31 @@ static void test_new_mail_gets_ascending_uids_and_moves_to_cur(void **state)
 	assert_null(mb);
 }
 
+/* A handle that only reads for itself (background indexing) leaves new mail in new/, where
+   the user's next sync finds it as \Recent. */
+static void test_a_handle_that_leaves_new_alone_takes_no_recent(void **state)
+{
+	const char *root = *state;
+	struct mbox_msg_info info;
+	struct mbox *reader, *mb;
+	char *error = NULL;
+
+	mh_put(root, "cur/1700000000.M0P1Q0.host,S=4,W=4:2,S", "zero");
+	put3_new(root);
+	assert_int_equal(mbox_open_flags(root, "", MBOX_OPEN_LEAVE_NEW, &reader, &error), 0);
+	assert_int_equal(mbox_count(reader), 1);
+	assert_int_equal(mbox_sync(reader, MBOX_SYNC_FORCE, NULL), 0);
+	assert_int_equal(mbox_count(reader), 1);
+	assert_int_equal(mh_count(root, "new"), 3);
+
+	mb = mh_open(root, "");
+	assert_int_equal(mbox_count(mb), 4);
+	assert_int_equal(mbox_msg(mb, 4, &info), 1);
+	assert_true(info.recent);
+	mbox_close(&mb);
+	mbox_close(&reader);
+}
+
 static void test_uid_list_is_dovecot_v3(void **state)
 {
 	const char *root = *state;
@@ -707,6 +732,8 @@ int main(void)
 	                                    mh_teardown),
 	    cmocka_unit_test_setup_teardown(test_seq_ranges_for_uid_sets, mh_setup, mh_teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_folder_names_are_refused, mh_setup, mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_a_handle_that_leaves_new_alone_takes_no_recent,
+	                                    mh_setup, mh_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,127 @@
+/* The full-text index of a big folder, built in the background after it is selected.
+
+   A BODY or TEXT search indexes every message the index lacks before it answers: for a
+   folder of 100,000 migrated messages that is two minutes for the first search, long past
+   any client's patience. So a SELECT of a folder with at least imap.fts_background_min
+   messages starts a thread that does the same work ahead of the search, as Dovecot's
+   indexer-worker does:
+   - at the lowest CPU priority (nice 19), so sessions and deliveries on the same cores go
+     first;
+   - in small transactions (FTS_BATCH messages), so a session's own index writes wait for
+     at most one batch;
+   - on a handle of its own that leaves new/ alone (MBOX_OPEN_LEAVE_NEW): new mail keeps its
+     \Recent for the user's session;
+   - one at a time per worker process; a SELECT meanwhile starts none (the next one after it
+     will, if anything is left), and a search finds the part already done.
+   The worker's exit stops it between two batches; what it wrote is kept, the rest is done by
+   the next SELECT or search. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../core/log.h"
+#include "imap_fts_indexer.h"
+#include "imap_search_msg.h"
+
+/* Messages per index transaction: a few tens of milliseconds of FTS5 inserts. */
+#define FTS_BATCH 32
+
+struct fts_indexer {
+	char *root, *folder;
+};
+
+static pthread_mutex_t indexer_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t indexer_done = PTHREAD_COND_INITIALIZER;
+static bool indexer_running;
+static atomic_bool indexer_stop;
+
+static void indexer_free(struct fts_indexer *ix)
+{
+	free(ix->root);
+	free(ix->folder);
+	free(ix);
+}
+
+static void indexer_run(const struct fts_indexer *ix)
+{
+	struct mbox *mb = NULL;
+	uint64_t missing = 0;
+	char *error = NULL;
+
+	/* Most SELECTs find the index complete: told by three counts, without loading the
+	   folder. */
+	if (mbox_fts_missing(ix->root, ix->folder, &missing, &error) == 0 && missing == 0)
+		return;
+	free(error);
+	error = NULL;
+	if (mbox_open_flags(ix->root, ix->folder, MBOX_OPEN_LEAVE_NEW, &mb, &error) < 0 ||
+	    imap_search_fts_update_batched(mb, FTS_BATCH, &indexer_stop, &error) < 0)
+		/* Nothing lost: the next search indexes what is missing itself. */
+		log_warning("full-text indexing of %s folder=%s: %s", log_esc(ix->root),
+		            ix->folder[0] != '\0' ? log_esc(ix->folder) : "INBOX",
+		            error != NULL ? error : "unknown error");
+	free(error);
+	mbox_close(&mb);
+}
+
+static void *indexer_main(void *arg)
+{
+	struct fts_indexer *ix = arg;
+
+	/* This thread only (Linux: a thread's nice value is its own). */
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+	indexer_run(ix);
+	indexer_free(ix);
+	pthread_mutex_lock(&indexer_mutex);
+	indexer_running = false;
+	pthread_cond_broadcast(&indexer_done);
+	pthread_mutex_unlock(&indexer_mutex);
+	return NULL;
+}
+
+void imap_fts_indexer_start(const char *root, const char *folder)
+{
+	struct fts_indexer *ix;
+	pthread_attr_t attr;
+	pthread_t thread;
+	bool start;
+
+	pthread_mutex_lock(&indexer_mutex);
+	start = !indexer_running && !atomic_load(&indexer_stop);
+	if (start)
+		indexer_running = true;
+	pthread_mutex_unlock(&indexer_mutex);
+	if (!start)
+		return;
+	ix = calloc(1, sizeof(*ix));
+	if (ix != NULL) {
+		ix->root = strdup(root);
+		ix->folder = strdup(folder);
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (ix != NULL && ix->root != NULL && ix->folder != NULL &&
+	    pthread_create(&thread, &attr, indexer_main, ix) == 0) {
+		pthread_attr_destroy(&attr);
+		return;
+	}
+	pthread_attr_destroy(&attr);
+	if (ix != NULL)
+		indexer_free(ix);
+	pthread_mutex_lock(&indexer_mutex);
+	indexer_running = false;
+	pthread_mutex_unlock(&indexer_mutex);
+}
+
+void imap_fts_indexer_stop(void)
+{
+	atomic_store(&indexer_stop, true);
+	pthread_mutex_lock(&indexer_mutex);
+	while (indexer_running)
+		pthread_cond_wait(&indexer_done, &indexer_mutex);
+	pthread_mutex_unlock(&indexer_mutex);
+}
