@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "maildir_name.h"
+#include "core/array_grow.h"
 #include "core/array_sort.h"
 #include "mbox_private.h"
 
@@ -148,15 +149,9 @@ static int assign_collect_other(const struct mbox_index_msg *msg, void *vctx)
 {
 	struct assign_ctx *ctx = vctx;
 
-	if (ctx->others_count == ctx->others_cap) {
-		size_t cap = ctx->others_cap * 2 + 16;
-		struct mbox_uidlist_entry *more = realloc(ctx->others, cap * sizeof(*more));
-
-		if (more == NULL)
-			return -2;
-		ctx->others = more;
-		ctx->others_cap = cap;
-	}
+	if (array_grow((void **)&ctx->others, &ctx->others_cap, ctx->others_count + 1,
+	               sizeof(*ctx->others)) < 0)
+		return -2;
 	ctx->others[ctx->others_count].base = strndup(msg->name, mbox_base_len(msg->name));
 	if (ctx->others[ctx->others_count].base == NULL)
 		return -2;

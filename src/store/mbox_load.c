@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "maildir_name.h"
+#include "core/array_grow.h"
 #include "core/array_sort.h"
 #include "mbox_private.h"
 
@@ -159,15 +160,8 @@ static int rebuild_file(struct mbox *mb, struct rebuild *rb, const char *name, b
 			return 0; /* gone meanwhile */
 		row.size = (uint64_t)st.st_size;
 	}
-	if (rb->rows_count == rb->rows_cap) {
-		size_t cap = rb->rows_cap * 2 + 1024;
-		struct rebuild_row *more = realloc(rb->rows, cap * sizeof(*more));
-
-		if (more == NULL)
-			return mbox_fail(mb, "out of memory");
-		rb->rows = more;
-		rb->rows_cap = cap;
-	}
+	if (array_grow((void **)&rb->rows, &rb->rows_cap, rb->rows_count + 1, sizeof(*rb->rows)) < 0)
+		return mbox_fail(mb, "out of memory");
 	row.name = strdup(in_new ? cur_name : name);
 	if (row.name == NULL)
 		return mbox_fail(mb, "out of memory");

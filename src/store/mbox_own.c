@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array_grow.h"
 #include "mbox_private.h"
 
 void mbox_own_begin(struct mbox *mb, struct mbox_own *own)
@@ -28,15 +29,9 @@ void mbox_own_end(struct mbox *mb, const struct mbox_own *own)
 
 int mbox_own_add(struct mbox *mb, struct mbox_new *n)
 {
-	if (mb->own_news_count == mb->own_news_cap) {
-		size_t cap = mb->own_news_cap * 2 + 8;
-		struct mbox_new *more = realloc(mb->own_news, cap * sizeof(*more));
-
-		if (more == NULL)
-			return mbox_fail(mb, "out of memory");
-		mb->own_news = more;
-		mb->own_news_cap = cap;
-	}
+	if (array_grow((void **)&mb->own_news, &mb->own_news_cap, mb->own_news_count + 1,
+	               sizeof(*mb->own_news)) < 0)
+		return mbox_fail(mb, "out of memory");
 	mb->own_news[mb->own_news_count++] = *n;
 	n->name = NULL;
 	return 0;

@@ -24,6 +24,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "core/array_grow.h"
 #include "core/array_sort.h"
 #include "core/log.h"
 #include "mbox_private.h"
@@ -121,30 +122,13 @@ bool mbox_rows_job_holds_rows(const struct mbox *mb)
 	return mb->rows_job != NULL && mb->rows_job->count > 0;
 }
 
-static int rows_job_grow(void **array, size_t *cap, size_t need, size_t elem)
-{
-	size_t want = *cap;
-	void *more;
-
-	if (need <= *cap)
-		return 0;
-	while (want < need)
-		want = want * 2 + 4096;
-	more = realloc(*array, want * elem);
-	if (more == NULL)
-		return -1;
-	*array = more;
-	*cap = want;
-	return 0;
-}
-
 int mbox_rows_job_add(struct mbox *mb, const struct mbox_index_msg *row)
 {
 	struct mbox_rows_job *job = mb->rows_job;
 	size_t name_len = strlen(row->name) + 1;
 
-	if (rows_job_grow((void **)&job->rows, &job->cap, job->count + 1, sizeof(*job->rows)) < 0 ||
-	    rows_job_grow((void **)&job->names, &job->names_cap, job->names_len + name_len, 1) < 0)
+	if (array_grow((void **)&job->rows, &job->cap, job->count + 1, sizeof(*job->rows)) < 0 ||
+	    array_grow((void **)&job->names, &job->names_cap, job->names_len + name_len, 1) < 0)
 		return mbox_fail(mb, "out of memory");
 	memcpy(job->names + job->names_len, row->name, name_len);
 	job->rows[job->count++] = (struct rows_job_row){

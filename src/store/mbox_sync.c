@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "maildir_name.h"
+#include "core/array_grow.h"
 #include "core/array_sort.h"
 #include "mbox_private.h"
 
@@ -51,18 +52,10 @@ struct sync_ctx {
 	size_t targets_count, targets_cap;
 };
 
+/* Room for one more after count. */
 static int sync_grow(void **array, size_t *cap, size_t count, size_t elem)
 {
-	void *more;
-
-	if (count < *cap)
-		return 0;
-	more = realloc(*array, (*cap * 2 + 64) * elem);
-	if (more == NULL)
-		return -1;
-	*array = more;
-	*cap = *cap * 2 + 64;
-	return 0;
+	return array_grow(array, cap, count + 1, elem);
 }
 
 static void sync_ctx_reset_scan(struct sync_ctx *ctx)
