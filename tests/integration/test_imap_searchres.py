@@ -132,6 +132,22 @@ def test_an_expunged_saved_message_drops_out(imapd):
     r.close()
 
 
+def test_uid_fetch_dollar_vanished_names_the_saved_uids_expunged_since(imapd):
+    for i in range(1, 6):
+        put(imapd, message(f"m{i}"), flags="S")
+    r = raw_login(imapd)
+    assert run(r, "ENABLE QRESYNC", "Q")[-1].startswith("Q OK")
+    assert run(r, "SELECT INBOX", "S")[-1].startswith("S OK")
+    assert run(r, "UID SEARCH RETURN (SAVE) UID 2:4", "A")[-1].startswith("A OK")
+    assert run(r, "UID STORE 3 +FLAGS.SILENT (\\Deleted)", "B")[-1].startswith("B OK")
+    assert "* VANISHED 3" in run(r, "EXPUNGE", "C")
+    lines = run(r, "UID FETCH $ (FLAGS) (CHANGEDSINCE 1 VANISHED)", "D")
+    # (imap_fetch_vanished writes single UIDs as "3:3")
+    assert {"* VANISHED (EARLIER) 3", "* VANISHED (EARLIER) 3:3"} & set(lines), lines
+    assert sorted(flags_of(lines)) == [2, 3] and lines[-1].startswith("D OK")
+    r.close()
+
+
 def test_select_examine_unselect_close_and_a_failed_select_empty_dollar(imapd):
     for i in range(1, 4):
         put(imapd, message(f"m{i}"), flags="S")
