@@ -22,6 +22,7 @@ static const char *const imap_capabilities_authed[] = {
     "CONDSTORE",             /* RFC 7162 */
     "QRESYNC",               /* RFC 7162 */
     "ESEARCH",               /* RFC 4731 */
+    "SEARCHRES",             /* RFC 5182 */
     "QUOTA",                 /* RFC 9208 */
     "QUOTA=RES-STORAGE",     /* RFC 9208 5.1: the one resource an account's quota limits */
     "SORT",                  /* RFC 5256 */

@@ -210,6 +210,8 @@ static void imap_fetch_vanished(struct imap_session *s, const struct imap_arg *s
 
 	if (imap_seqset_parse(set_arg->str, set_arg->len, IMAP_SEQSET_RANGES_MAX, &set, &error) < 0)
 		return; /* imap_mailbox_set() accepted it: cannot happen */
+	if (set->dollar)
+		imap_seqset_assign(set, s->sel->saved);
 	imap_seqset_resolve(set, count > 0 ? mbox_uid(mb, count) : 0);
 	mime_buf_append_str(&b, "* VANISHED (EARLIER) ");
 	start = b.len;

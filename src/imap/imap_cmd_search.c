@@ -1,5 +1,5 @@
 /* SEARCH and UID SEARCH (RFC 9051 6.4.4, RFC 3501 6.4.4), with ESEARCH answers (RFC 4731,
-   RFC 9051 7.3.4) and MODSEQ (RFC 7162 3.1.5). */
+   RFC 9051 7.3.4), RETURN (SAVE) (RFC 5182) and MODSEQ (RFC 7162 3.1.5). */
 #include <stdio.h>
 #include <string.h>
 
@@ -33,6 +33,8 @@ static int imap_esearch_render(struct imap_search_job *job)
 	unsigned ret = job->prog->ret;
 	struct mime_buf *out = &job->out;
 
+	if (ret == 0)
+		return 0; /* RETURN (SAVE) alone: no ESEARCH at all (RFC 9051 6.4.4) */
 	imap_esearch_tag(out, job->tag);
 	if (job->uid)
 		mime_buf_append_str(out, " UID");
@@ -93,7 +95,7 @@ static void imap_search_cmd(struct imap_session *s, const struct imap_command *c
 	int rc = imap_search_parse(cmd->args, &prog, &error);
 
 	if (rc != IMAP_SEARCH_OK) {
-		imap_search_parse_failed(s, rc, error);
+		imap_search_parse_failed(s, rc, error, imap_search_args_save(cmd->args));
 		return;
 	}
 	/* RFC 9051 6.4.4: under IMAP4rev2 a SEARCH without RETURN is RETURN (ALL), answered

@@ -58,7 +58,7 @@ static void imap_sort_cmd(struct imap_session *s, const struct imap_command *cmd
 	rc = imap_search_parse_keys(charset->next, &prog, &error);
 	if (rc != IMAP_SEARCH_OK) {
 		free(sa);
-		imap_search_parse_failed(s, rc, error);
+		imap_search_parse_failed(s, rc, error, false);
 		return;
 	}
 	job = imap_search_job_new(s, prog, uid, "Sort completed.", imap_sort_render);

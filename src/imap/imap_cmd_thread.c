@@ -88,7 +88,7 @@ static void imap_thread_cmd(struct imap_session *s, const struct imap_command *c
 	}
 	rc = imap_search_parse_keys(charset->next, &prog, &error);
 	if (rc != IMAP_SEARCH_OK) {
-		imap_search_parse_failed(s, rc, error);
+		imap_search_parse_failed(s, rc, error, false);
 		return;
 	}
 	which = malloc(sizeof(*which));

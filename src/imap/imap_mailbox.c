@@ -31,6 +31,7 @@ void imap_mailbox_unselect(struct imap_session *s)
 	if (s->sel == NULL)
 		return;
 	mbox_close(&s->sel->mb);
+	imap_seqset_free(&s->sel->saved);
 	free(s->sel);
 	s->sel = NULL;
 	s->on_mailbox_changed = NULL;
@@ -115,8 +116,9 @@ int imap_mailbox_set(struct imap_session *s, const struct imap_arg *arg, bool ui
 	if (imap_seqset_parse(arg->str, arg->len, IMAP_SEQSET_RANGES_MAX, &set, &error) < 0)
 		return imap_set_bad(s, error);
 	if (set->dollar) {
-		imap_seqset_free(&set);
-		return imap_set_bad(s, "Saved search results ($) are not supported.");
+		/* RFC 9051 6.4.4.1: "$" is UIDs, mapped to sequence numbers where needed */
+		imap_seqset_assign(set, s->sel->saved);
+		uid = true;
 	}
 	imap_seqset_resolve(set, uid ? (count > 0 ? mbox_uid(mb, count) : 0) : count);
 	for (size_t i = 0; i < set->count; i++) {

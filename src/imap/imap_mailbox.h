@@ -8,6 +8,7 @@
 #include "../store/folder_name.h"
 #include "../store/mbox.h"
 #include "../store/mime_buf.h"
+#include "imap_seqset.h"
 #include "imap_session.h"
 
 /*
@@ -39,6 +40,12 @@ struct imap_selected {
 	bool idling;     /* inside IDLE: changes are reported as they come */
 	bool idle_dirty; /* a change came while a sync was under way: sync again */
 	bool recheck;    /* IDLE: the last sync left a scan for later (imap_server_recheck_soon) */
+	/* The search result variable "$" (RFC 9051 6.4.4.1, RFC 5182): the UIDs the last
+	   successful SEARCH RETURN (SAVE) kept, as ranges; NULL is the empty set. It lives and
+	   dies with the selection, so SELECT, EXAMINE (even failed), UNSELECT and CLOSE empty
+	   it. UIDs are never reused within a UIDVALIDITY, and that never changes under an open
+	   handle, so an expunged message just no longer matches. */
+	struct imap_seqset *saved;
 };
 
 /* ----- thread-pool jobs (imap_job.c) ----- */
@@ -76,8 +83,10 @@ void imap_mailbox_name_write(const struct imap_session *s, const char *utf8_name
 
 /* The messages a sequence set names, as ascending UIDs of the selected folder. uid: the set
    holds UIDs (UID commands), else sequence numbers. A number past the end of a sequence set is
-   an error (BAD "invalid message sequence number"); UIDs that do not exist are skipped. 0 with
-   a malloc'ed array (maybe empty: *n_r 0, *uids_r NULL), or -1 with the session answered. */
+   an error (BAD "invalid message sequence number"); UIDs that do not exist are skipped. "$"
+   names the saved UIDs still in the folder in either form (maybe none: an empty set, not an
+   error). 0 with a malloc'ed array (maybe empty: *n_r 0, *uids_r NULL), or -1 with the session
+   answered. */
 int imap_mailbox_set(struct imap_session *s, const struct imap_arg *arg, bool uid,
                      uint32_t **uids_r, size_t *n_r);
 

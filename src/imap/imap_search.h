@@ -23,8 +23,10 @@
  * - CHARSET: UTF-8 and US-ASCII only (both read as UTF-8); anything else is BADCHARSET.
  * - A sequence number past the last message is BAD, as for every other command
  *   (imap_mailbox_set); UIDs that do not exist are simply not matched.
- * - "$" (RFC 5182 SEARCHRES) and RETURN (SAVE) are refused with BAD: the saved result would
- *   need a place in struct imap_selected, and the other commands refuse "$" too.
+ * - "$" (RFC 5182 SEARCHRES, RFC 9051 6.4.4.1) parses as a sequence-set key whose set has
+ *   dollar; imap_search_prepare() replaces it by the saved UIDs, whether it came alone or
+ *   after UID (a message is in "$" when its UID is). RETURN (SAVE) sets prog->save; what is
+ *   kept is imap_search_saved()'s choice, stored by imap_search_job.c.
  * - FROM/TO/CC/BCC match the decoded addresses rendered "Name <local@domain>" and joined
  *   with ", " (the decoded field value when it holds no address); SUBJECT and HEADER the
  *   decoded, unfolded value of every such field; BODY/TEXT go through the full-text index.
@@ -96,7 +98,8 @@ struct imap_search_prog {
 	struct imap_search_key *root; /* an AND */
 	struct mime_arena arena;
 	bool esearch;     /* RETURN was given */
-	unsigned ret;     /* IMAP_SEARCH_RETURN_* (RETURN () means ALL) */
+	unsigned ret;     /* IMAP_SEARCH_RETURN_* (RETURN () means ALL; RETURN (SAVE) is 0) */
+	bool save;        /* RETURN (SAVE): the result becomes "$" */
 	bool has_modseq;  /* a MODSEQ key: results carry (MODSEQ n) */
 	unsigned nkeys;   /* keys in the tree */
 	unsigned ntext;   /* BODY/TEXT keys */
@@ -120,6 +123,10 @@ int imap_search_parse_keys(const struct imap_arg *args, struct imap_search_prog 
 int imap_search_parse(const struct imap_arg *args, struct imap_search_prog **prog_r,
                       const char **error_r);
 void imap_search_prog_free(struct imap_search_prog **progp);
+/* Whether SEARCH's arguments start with a RETURN list holding SAVE, whatever follows: a SEARCH
+   that imap_search_parse() answers NO [BADCHARSET] still empties "$" then (RFC 9051
+   6.4.4.1); one it answers BAD leaves it alone. */
+bool imap_search_args_save(const struct imap_arg *args);
 
 /* Fold UTF-8 text for case-insensitive comparison (Unicode lower case through the C.UTF-8
    locale, ASCII only when that locale is missing); invalid bytes are copied. Appends to
@@ -139,9 +146,11 @@ int imap_search_rfc5322_date(const char *s, size_t len, int32_t *day_r, int64_t 
 
 /* ----- running a program (imap_search_match.c) ----- */
 
-/* Resolve "*" in the sets against mb's view and keyword names to indexes; memory only, so on
+/* Resolve "*" in the sets against mb's view, "$" to a copy of saved (the UIDs of the session's
+   search result variable, NULL when empty), and keyword names to indexes; memory only, so on
    the loop. 0, or -1 with *error_r for BAD (a sequence number past the last message). */
-int imap_search_prepare(struct imap_search_prog *prog, struct mbox *mb, const char **error_r);
+int imap_search_prepare(struct imap_search_prog *prog, struct mbox *mb,
+                        const struct imap_seqset *saved, const char **error_r);
 
 struct imap_search_result {
 	uint32_t *seqs; /* ascending */
@@ -157,5 +166,10 @@ struct imap_search_result {
 int imap_search_run(struct mbox *mb, struct imap_search_prog *prog,
                     struct imap_search_result *res_r, char **error_r);
 void imap_search_result_free(struct imap_search_result *res);
+
+/* What a successful SEARCH RETURN (SAVE ...) keeps as "$" (RFC 5182 2.4, RFC 9051 6.4.4.1):
+   with MIN and/or MAX but neither ALL nor COUNT, only the message(s) they name; otherwise the
+   whole result. As UIDs, compact (imap_seqset_from_sorted); pure. */
+struct imap_seqset *imap_search_saved(unsigned ret, const struct imap_search_result *res);
 
 #endif

@@ -30,6 +30,7 @@ static void imap_search_job_free(void *arg)
 
 	imap_search_prog_free(&job->prog);
 	imap_search_result_free(&job->res);
+	imap_seqset_free(&job->saved);
 	mime_buf_free(&job->out);
 	free(job->error);
 	if (job->arg_free != NULL)
@@ -41,8 +42,19 @@ static void imap_search_work(void *arg)
 {
 	struct imap_search_job *job = arg;
 
-	if (imap_search_run(job->mb, job->prog, &job->res, &job->error) == 0)
-		(void)job->render(job);
+	if (imap_search_run(job->mb, job->prog, &job->res, &job->error) < 0)
+		return;
+	if (job->prog->save)
+		job->saved = imap_search_saved(job->prog->ret, &job->res);
+	(void)job->render(job);
+}
+
+/* The new "$": uids (taken; NULL for the empty set, after a NO). */
+static void imap_search_keep(struct imap_session *s, struct imap_seqset **uids)
+{
+	imap_seqset_free(&s->sel->saved);
+	s->sel->saved = *uids;
+	*uids = NULL;
 }
 
 /* ----- streaming ----- */
@@ -129,10 +141,16 @@ static void imap_search_after(struct imap_session *s, void *arg)
 	if (job->error != NULL) {
 		log_error("imap(%s): search in %s failed: %s", s->user,
 		          s->sel != NULL ? s->sel->name.name : "?", job->error);
+		if (job->prog->save)
+			imap_search_keep(s, &job->saved);
 		imap_search_job_free(job);
 		imap_tagged(s, IMAP_NO, "[SERVERBUG] Search failed; see the server log.");
 		return;
 	}
+	/* Set before the answer is written: the session runs nothing else meanwhile, so a
+	   pipelined "FETCH $" (RFC 9051 6.4.4.2) sees it. */
+	if (job->prog->save)
+		imap_search_keep(s, &job->saved);
 	imap_search_collect(s->srv);
 	e = calloc(1, sizeof(*e));
 	if (e == NULL)
@@ -148,7 +166,7 @@ void imap_search_job_start(struct imap_session *s, struct imap_search_job *job)
 {
 	const char *error;
 
-	if (imap_search_prepare(job->prog, job->mb, &error) < 0) {
+	if (imap_search_prepare(job->prog, job->mb, s->sel->saved, &error) < 0) {
 		imap_search_job_free(job);
 		imap_tagged(s, IMAP_BAD, "%s", error);
 		return;
@@ -157,15 +175,22 @@ void imap_search_job_start(struct imap_session *s, struct imap_search_job *job)
 	if (job->prog->has_modseq)
 		s->sel->condstore = true;
 	if (imap_job_run(s, imap_search_work, imap_search_after, imap_search_job_free, job) < 0) {
+		if (job->prog->save)
+			imap_search_keep(s, &job->saved);
 		imap_search_job_free(job);
 		imap_tagged(s, IMAP_NO, "[INUSE] Another operation is under way.");
 	}
 }
 
-void imap_search_parse_failed(struct imap_session *s, int rc, const char *error)
+void imap_search_parse_failed(struct imap_session *s, int rc, const char *error, bool save)
 {
-	if (rc == IMAP_SEARCH_BADCHARSET)
-		imap_tagged(s, IMAP_NO, "%s", error);
-	else
+	struct imap_seqset *none = NULL;
+
+	if (rc != IMAP_SEARCH_BADCHARSET) {
 		imap_tagged(s, IMAP_BAD, "%s", error);
+		return;
+	}
+	if (save)
+		imap_search_keep(s, &none);
+	imap_tagged(s, IMAP_NO, "%s", error);
 }

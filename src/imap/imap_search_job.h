@@ -12,6 +12,10 @@
  * the pool), write that text to the client in pieces under a mark (continuing from on_drain,
  * so a 100,000-message answer never sits in the connection's queue at once), then answer
  * with imap_mailbox_done(): no EXPUNGE after the sequence-number forms (RFC 9051 7.5.1).
+ *
+ * A program with RETURN (SAVE) (SEARCH only: SORT and THREAD would need ESORT) sets the
+ * selected folder's "$" when it succeeds and empties it when it fails with NO (RFC 9051
+ * 6.4.4.1); a BAD (a sequence number past the end) leaves it as it was.
  */
 
 /* Output queued on the connection before we wait for it to drain, and written per piece. */
@@ -34,6 +38,7 @@ struct imap_search_job {
 	void (*arg_free)(void *arg);
 	/* results */
 	struct imap_search_result res;
+	struct imap_seqset *saved; /* prog->save: the new "$" (imap_search_saved) */
 	struct mime_buf out;
 	char *error;
 	size_t out_pos; /* written so far */
@@ -47,7 +52,8 @@ struct imap_search_job *imap_search_job_new(struct imap_session *s, struct imap_
    session is answered in every case and the job freed. */
 void imap_search_job_start(struct imap_session *s, struct imap_search_job *job);
 
-/* Answer a parse error of imap_search_parse*(): BAD, or NO [BADCHARSET ...]. */
-void imap_search_parse_failed(struct imap_session *s, int rc, const char *error);
+/* Answer a parse error of imap_search_parse*(): BAD, or NO [BADCHARSET ...]. save: the
+   command asked for RETURN (SAVE), so a NO empties "$". */
+void imap_search_parse_failed(struct imap_session *s, int rc, const char *error, bool save);
 
 #endif

@@ -24,10 +24,17 @@ struct imap_match {
 /* ----- preparing: on the loop, memory only ----- */
 
 static int imap_search_prepare_keys(struct imap_search_key *k, struct mbox *mb, uint32_t count,
-                                    uint32_t max_uid, const char **error_r)
+                                    uint32_t max_uid, const struct imap_seqset *saved,
+                                    const char **error_r)
 {
 	for (; k != NULL; k = k->next) {
-		if (k->op == IMAP_SK_SEQSET) {
+		if ((k->op == IMAP_SK_SEQSET || k->op == IMAP_SK_UIDSET) && k->set->dollar) {
+			/* "$" holds UIDs whichever form named it (RFC 9051 6.4.4.1): a message
+			   is in it when its UID is; expunged ones are simply not there. A copy,
+			   since a SAVE of this very search replaces saved before the key goes. */
+			imap_seqset_assign(k->set, saved);
+			k->op = IMAP_SK_UIDSET;
+		} else if (k->op == IMAP_SK_SEQSET) {
 			imap_seqset_resolve(k->set, count);
 			if (k->set->count > 0 && k->set->ranges[k->set->count - 1].hi > count) {
 				*error_r = "Invalid message sequence number.";
@@ -40,18 +47,19 @@ static int imap_search_prepare_keys(struct imap_search_key *k, struct mbox *mb, 
 
 			k->num = idx < 0 ? UINT64_MAX : (uint64_t)idx;
 		}
-		if (imap_search_prepare_keys(k->children, mb, count, max_uid, error_r) < 0)
+		if (imap_search_prepare_keys(k->children, mb, count, max_uid, saved, error_r) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-int imap_search_prepare(struct imap_search_prog *prog, struct mbox *mb, const char **error_r)
+int imap_search_prepare(struct imap_search_prog *prog, struct mbox *mb,
+                        const struct imap_seqset *saved, const char **error_r)
 {
 	uint32_t count = mbox_count(mb);
 
 	return imap_search_prepare_keys(prog->root, mb, count, count > 0 ? mbox_uid(mb, count) : 0,
-	                                error_r);
+	                                saved, error_r);
 }
 
 /* ----- full text ----- */

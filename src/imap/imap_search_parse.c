@@ -159,11 +159,6 @@ static bool imap_sk_seqset(struct imap_sk_parser *p, const struct imap_arg *a,
 		imap_sk_fail(p, error);
 		return false;
 	}
-	if (k->set->dollar) {
-		imap_seqset_free(&k->set);
-		imap_sk_fail(p, "Saved search results ($) are not supported.");
-		return false;
-	}
 	return true;
 }
 
@@ -336,8 +331,11 @@ static const struct imap_arg *imap_sk_key(struct imap_sk_parser *p, const struct
 		return imap_sk_fail(p, "Invalid search key.");
 	if ((a->str[0] >= '0' && a->str[0] <= '9') || a->str[0] == '*' || a->str[0] == '$') {
 		k = *key_r = imap_sk_new(p, IMAP_SK_SEQSET);
-		p->prog->has_seqnums = true;
-		return imap_sk_seqset(p, a, k) ? a->next : NULL;
+		if (!imap_sk_seqset(p, a, k))
+			return NULL;
+		/* "$" holds UIDs: no sequence number to check */
+		p->prog->has_seqnums |= !k->set->dollar;
+		return a->next;
 	}
 	def = bsearch(a->str, imap_sk_defs, IMAP_SK_DEF_COUNT, sizeof(imap_sk_defs[0]),
 	              imap_sk_def_cmp);
@@ -414,7 +412,8 @@ int imap_search_parse_keys(const struct imap_arg *args, struct imap_search_prog 
 	return imap_search_finish(imap_search_prog_new(), &p, args, prog_r, error_r);
 }
 
-/* RETURN (MIN MAX ALL COUNT): RFC 4731 3.1; an empty list means ALL (RFC 9051 6.4.4). */
+/* RETURN (MIN MAX ALL COUNT SAVE): RFC 4731 3.1, RFC 5182 2; an empty list means ALL (RFC
+   9051 6.4.4), SAVE alone asks for no ESEARCH response at all. */
 static int imap_search_return(struct imap_search_prog *prog, const struct imap_arg *a,
                               const char **error_r)
 {
@@ -436,6 +435,10 @@ static int imap_search_return(struct imap_search_prog *prog, const struct imap_a
 	for (; opt != NULL; opt = opt->next) {
 		size_t i;
 
+		if (imap_arg_atom_is(opt, "SAVE")) {
+			prog->save = true;
+			continue;
+		}
 		for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
 			if (imap_arg_atom_is(opt, opts[i].name)) {
 				prog->ret |= opts[i].bit;
@@ -443,14 +446,27 @@ static int imap_search_return(struct imap_search_prog *prog, const struct imap_a
 			}
 		}
 		if (i == sizeof(opts) / sizeof(opts[0])) {
-			*error_r = imap_arg_atom_is(opt, "SAVE") ? "RETURN (SAVE) is not supported."
-			                                         : "Unknown RETURN option.";
+			*error_r = "Unknown RETURN option.";
 			return -1;
 		}
 	}
-	if (prog->ret == 0)
+	if (prog->ret == 0 && !prog->save)
 		prog->ret = IMAP_SEARCH_RETURN_ALL;
 	return 0;
+}
+
+bool imap_search_args_save(const struct imap_arg *args)
+{
+	const struct imap_arg *opt;
+	unsigned count;
+
+	if (!imap_arg_atom_is(args, "RETURN") || !imap_arg_get_list(args->next, &opt, &count))
+		return false;
+	for (; opt != NULL; opt = opt->next) {
+		if (imap_arg_atom_is(opt, "SAVE"))
+			return true;
+	}
+	return false;
 }
 
 int imap_search_parse(const struct imap_arg *args, struct imap_search_prog **prog_r,

@@ -1,5 +1,6 @@
 /* RFC 9051 sequence sets: parsed into sorted, merged ranges. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "imap_seqset.h"
 #include "core/array_sort.h"
@@ -210,6 +211,40 @@ uint64_t imap_seqset_size(const struct imap_seqset *set)
 	for (size_t i = 0; i < set->count; i++)
 		n += (uint64_t)set->ranges[i].hi - set->ranges[i].lo + 1;
 	return n;
+}
+
+struct imap_seqset *imap_seqset_from_sorted(const uint32_t *v, size_t n)
+{
+	struct imap_seqset *set;
+	size_t runs = 0;
+
+	for (size_t i = 0; i < n; i++)
+		runs += i == 0 || v[i - 1] == UINT32_MAX || v[i] != v[i - 1] + 1;
+	set = seq_new(runs > 0 ? runs : 1);
+	for (size_t i = 0; i < n; i++) {
+		if (set->count > 0 && v[i - 1] != UINT32_MAX && v[i] == v[i - 1] + 1)
+			set->ranges[set->count - 1].hi = v[i];
+		else
+			set->ranges[set->count++] = (struct imap_seq_range){v[i], v[i]};
+	}
+	return set;
+}
+
+void imap_seqset_assign(struct imap_seqset *set, const struct imap_seqset *from)
+{
+	size_t n = from != NULL ? from->count : 0;
+	struct imap_seq_range *r = realloc(set->ranges, (n > 0 ? n : 1) * sizeof(*r));
+
+	if (r == NULL)
+		fatal("imap seqset: out of memory");
+	if (n > 0)
+		memcpy(r, from->ranges, n * sizeof(*r));
+	set->ranges = r;
+	set->count = n;
+	set->dollar = false;
+	set->star = false;
+	set->star_lo = SEQ_STAR;
+	set->star_hi = 0;
 }
 
 void imap_seqset_write(struct mime_buf *b, const uint32_t *v, size_t n)

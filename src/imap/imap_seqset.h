@@ -54,6 +54,15 @@ bool imap_seqset_contains(const struct imap_seqset *set, uint32_t n);
 /* How many numbers the numeric ranges hold. */
 uint64_t imap_seqset_size(const struct imap_seqset *set);
 
+/* The set of n ascending, distinct numbers v (UIDs of a search result): consecutive ones
+   share a range, and the ranges are allocated once, at their exact count, so a 100,000-message
+   result costs two allocations and 8 bytes a run of consecutive numbers. Free with
+   imap_seqset_free. */
+struct imap_seqset *imap_seqset_from_sorted(const uint32_t *v, size_t n);
+/* Make set (a parsed "$") a copy of from's ranges, which hold no "*"; from NULL is the empty
+   set. set is then an ordinary set, dollar cleared. */
+void imap_seqset_assign(struct imap_seqset *set, const struct imap_seqset *from);
+
 /* Append numbers (ascending for the compact form) as a sequence set, consecutive runs merged:
    "1:3,7,9:10". Used for UIDs and sequence numbers in SEARCH, COPYUID, MODIFIED, VANISHED. */
 void imap_seqset_write(struct mime_buf *b, const uint32_t *v, size_t n);

@@ -365,7 +365,8 @@ def test_charset_utf8_and_us_ascii_are_accepted_others_are_badcharset(imapd):
 @pytest.mark.parametrize("criteria", [
     "", "NOSUCHKEY", "FROM", "BEFORE yesterday", "BEFORE 32-Jan-2024", "ON 1-Foo-2024",
     "LARGER x", "UID", "UID 1:x", "OR SEEN", "NOT", "()", "HEADER", "HEADER Subject",
-    "KEYWORD \\Seen", "RETURN (SAVE) ALL", "RETURN (FOO) ALL", "RETURN ALL", "$", "UID $",
+    "KEYWORD \\Seen", "RETURN (SAVE FOO) ALL", "RETURN (FOO) ALL", "RETURN ALL", "1,$",
+    "UID $,2",
     "MODSEQ x", 'MODSEQ "/flags/\\\\seen" bogus 5', "CHARSET",
 ])
 def test_bad_search_programs_are_bad(imapd, criteria):

@@ -64,7 +64,8 @@ static void test_authed(void **state)
 	    "ENABLE",      "IDLE",      "NAMESPACE",         "UNSELECT",
 	    "UIDPLUS",     "MOVE",      "SPECIAL-USE",       "LIST-EXTENDED",
 	    "LIST-STATUS", "CONDSTORE", "QRESYNC",           "ESEARCH",
-	    "QUOTA",       "SORT",      "THREAD=REFERENCES", "UTF8=ACCEPT"};
+	    "QUOTA",       "SORT",      "THREAD=REFERENCES", "UTF8=ACCEPT",
+	    "SEARCHRES"};
 	char caps[IMAP_CAPABILITY_MAX];
 
 	(void)state;

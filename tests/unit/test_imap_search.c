@@ -65,6 +65,8 @@ static void render(const struct imap_search_key *k, struct mime_buf *out)
 		mime_buf_append_str(out, op_names[k->op]);
 		if (k->op == IMAP_SK_FLAG)
 			mime_buf_printf(out, "%u", k->flag);
+		if (k->set != NULL && k->set->dollar)
+			mime_buf_append_c(out, '$');
 		if (k->str != NULL)
 			mime_buf_printf(out, "[%s%s%s]", k->field != NULL ? k->field : "",
 			                k->field != NULL ? ":" : "", k->str);
@@ -135,6 +137,22 @@ static void test_keys_parse_into_a_tree(void **state)
 	check("OR (SEEN 1) NOT 2", "OR(AND(FLAG8 SEQ) NOT(SEQ))");
 }
 
+/* RFC 5182 / RFC 9051 6.4.4.1: "$" is a sequence set wherever one may stand, alone. */
+static void test_saved_result_keys(void **state)
+{
+	(void)state;
+	check("$", "SEQ$");
+	check("UID $", "UID$");
+	check("$ SEEN", "SEQ$ FLAG8");
+	check("OR $ SEEN", "OR(SEQ$ FLAG8)");
+	check("NOT $", "NOT(SEQ$)");
+	check("OR (UID $ DELETED) NOT $", "OR(AND(UID$ FLAG4) NOT(SEQ$))");
+	check("1,$", "BAD: invalid sequence set");
+	check("UID $,1", "BAD: invalid sequence set");
+	check("$:3", "BAD: invalid sequence set");
+	check("NOT 2:$", "BAD: invalid sequence set");
+}
+
 static void test_costly_keys_of_an_and_go_last(void **state)
 {
 	(void)state;
@@ -158,8 +176,6 @@ static void test_bad_programs(void **state)
 	    "UID",
 	    "UID 0",
 	    "1:0",
-	    "$",
-	    "UID $",
 	    "OR SEEN",
 	    "NOT",
 	    "()",
@@ -173,8 +189,10 @@ static void test_bad_programs(void **state)
 	    "MODSEQ \"/x\" other 1",
 	    "RETURN",
 	    "RETURN ALL",
-	    "RETURN (SAVE) ALL",
 	    "RETURN (BOGUS) ALL",
+	    "RETURN (SAVE BOGUS) ALL",
+	    "RETURN SAVE ALL",
+	    "RETURN (SAVE)",
 	    "CHARSET",
 	    "CHARSET (x) ALL",
 	    "\"ALL\"",
@@ -216,6 +234,61 @@ static void test_charset_and_return(void **state)
 	assert_int_equal(imap_search_parse(args_of("OR MODSEQ 4 ALL"), &prog, &error), 0);
 	assert_true(prog->has_modseq);
 	imap_search_prog_free(&prog);
+}
+
+/* RETURN (SAVE): alone it asks for no ESEARCH (ret 0), with others they are answered. */
+static void test_return_save(void **state)
+{
+	static const struct {
+		const char *args;
+		unsigned ret;
+	} rows[] = {
+	    {"RETURN (SAVE) ALL", 0},
+	    {"RETURN (save) $", 0},
+	    {"RETURN (SAVE MIN) ALL", IMAP_SEARCH_RETURN_MIN},
+	    {"RETURN (MAX SAVE MIN) ALL", IMAP_SEARCH_RETURN_MIN | IMAP_SEARCH_RETURN_MAX},
+	    {"RETURN (SAVE ALL) ALL", IMAP_SEARCH_RETURN_ALL},
+	    {"RETURN (COUNT SAVE) CHARSET UTF-8 ALL", IMAP_SEARCH_RETURN_COUNT},
+	};
+	struct imap_search_prog *prog;
+	const char *error;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		assert_int_equal(imap_search_parse(args_of(rows[i].args), &prog, &error), 0);
+		assert_true(prog->save);
+		assert_true(prog->esearch);
+		assert_int_equal(prog->ret, rows[i].ret);
+		imap_search_prog_free(&prog);
+	}
+	assert_int_equal(imap_search_parse(args_of("RETURN (MIN) ALL"), &prog, &error), 0);
+	assert_false(prog->save);
+	imap_search_prog_free(&prog);
+	/* "$" holds UIDs: it is no sequence number to check against the message count */
+	assert_int_equal(imap_search_parse(args_of("$"), &prog, &error), 0);
+	assert_false(prog->has_seqnums);
+	imap_search_prog_free(&prog);
+	assert_int_equal(imap_search_parse(args_of("$ 1"), &prog, &error), 0);
+	assert_true(prog->has_seqnums);
+	imap_search_prog_free(&prog);
+}
+
+/* A SEARCH refused with NO [BADCHARSET] empties "$" when it asked for SAVE. */
+static void test_args_ask_for_save(void **state)
+{
+	struct imap_search_prog *prog;
+	const char *error;
+
+	(void)state;
+	assert_int_equal(
+	    imap_search_parse(args_of("RETURN (SAVE) CHARSET KOI8-R ALL"), &prog, &error),
+	    IMAP_SEARCH_BADCHARSET);
+	assert_true(imap_search_args_save(args_of("RETURN (SAVE) CHARSET KOI8-R ALL")));
+	assert_true(imap_search_args_save(args_of("RETURN (MIN save) CHARSET KOI8-R ALL")));
+	assert_false(imap_search_args_save(args_of("RETURN (MIN) CHARSET KOI8-R ALL")));
+	assert_false(imap_search_args_save(args_of("RETURN () ALL")));
+	assert_false(imap_search_args_save(args_of("CHARSET KOI8-R SAVE")));
+	assert_false(imap_search_args_save(args_of("RETURN SAVE")));
 }
 
 static char *repeat(const char *a, unsigned n, const char *mid, const char *b, unsigned m)
@@ -324,6 +397,9 @@ int main(void)
 	    cmocka_unit_test(test_costly_keys_of_an_and_go_last),
 	    cmocka_unit_test(test_bad_programs),
 	    cmocka_unit_test(test_charset_and_return),
+	    cmocka_unit_test(test_saved_result_keys),
+	    cmocka_unit_test(test_return_save),
+	    cmocka_unit_test(test_args_ask_for_save),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_dates),
 	    cmocka_unit_test(test_fold_and_sets),

@@ -1,4 +1,5 @@
-/* RFC 9051 sequence sets: parsing, normalising, "*" and "$", limits (RELIABILITY rows 61, 66). */
+/* RFC 9051 sequence sets: parsing, normalising, "*" and "$", limits (RELIABILITY rows 61, 66),
+   and the compact form of a saved search result. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -138,6 +139,8 @@ static const struct bad bad[] = {
     {"$,1", "invalid sequence set"},
     {"$$", "invalid sequence set"},
     {"$:1", "invalid sequence set"},
+    {"1:$", "invalid sequence set"},
+    {"*,$", "invalid sequence set"},
 };
 
 static void test_invalid_sequence_sets_are_refused(void **state)
@@ -261,6 +264,69 @@ static void test_sequence_set_atoms_from_commands(void **state)
 	}
 }
 
+/* A search result kept as "$": runs of consecutive UIDs share a range, allocated at once. */
+static void test_from_sorted_numbers(void **state)
+{
+	static const uint32_t v[] = {1, 2, 3, 7, 9, 10, 4294967294u, 4294967295u};
+	const size_t n = 100000;
+	uint32_t *many = malloc(n * sizeof(*many));
+	struct imap_seqset *set;
+	char out[256];
+
+	(void)state;
+	assert_non_null(many);
+	set = imap_seqset_from_sorted(v, sizeof(v) / sizeof(v[0]));
+	render(set, out, sizeof(out));
+	assert_string_equal(out, "1:3,7,9:10,4294967294:4294967295");
+	assert_false(set->dollar || set->star);
+	imap_seqset_free(&set);
+	set = imap_seqset_from_sorted(NULL, 0);
+	assert_int_equal(set->count, 0);
+	assert_false(imap_seqset_contains(set, 1));
+	imap_seqset_free(&set);
+	/* 100,000 consecutive UIDs: one range; every other one: 50,000, exactly */
+	for (size_t i = 0; i < n; i++)
+		many[i] = (uint32_t)(i + 5);
+	set = imap_seqset_from_sorted(many, n);
+	assert_int_equal(set->count, 1);
+	assert_int_equal(imap_seqset_size(set), n);
+	imap_seqset_free(&set);
+	for (size_t i = 0; i < n / 2; i++)
+		many[i] = (uint32_t)(2 * i + 1);
+	set = imap_seqset_from_sorted(many, n / 2);
+	assert_int_equal(set->count, n / 2);
+	assert_true(imap_seqset_contains(set, 99999));
+	assert_false(imap_seqset_contains(set, 99998));
+	imap_seqset_free(&set);
+	free(many);
+}
+
+/* A parsed "$" takes the saved ranges (a copy) and becomes an ordinary set. */
+static void test_assign_saved_to_dollar(void **state)
+{
+	static const uint32_t v[] = {4, 5, 6, 20};
+	struct imap_seqset *saved = imap_seqset_from_sorted(v, 4), *set;
+	const char *error;
+	char out[64];
+
+	(void)state;
+	assert_int_equal(imap_seqset_parse("$", 1, IMAP_SEQSET_RANGES_MAX, &set, &error), 0);
+	assert_true(set->dollar);
+	imap_seqset_assign(set, saved);
+	imap_seqset_free(&saved);
+	assert_false(set->dollar);
+	render(set, out, sizeof(out));
+	assert_string_equal(out, "4:6,20");
+	imap_seqset_resolve(set, 3); /* no "*": unchanged */
+	render(set, out, sizeof(out));
+	assert_string_equal(out, "4:6,20");
+	/* an empty "$" is an empty set, not an error */
+	imap_seqset_assign(set, NULL);
+	assert_int_equal(set->count, 0);
+	assert_int_equal(imap_seqset_size(set), 0);
+	imap_seqset_free(&set);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -269,6 +335,8 @@ int main(void)
 	    cmocka_unit_test(test_element_count_limit),
 	    cmocka_unit_test(test_membership_over_many_ranges),
 	    cmocka_unit_test(test_sequence_set_atoms_from_commands),
+	    cmocka_unit_test(test_from_sorted_numbers),
+	    cmocka_unit_test(test_assign_saved_to_dollar),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
