@@ -8,7 +8,7 @@
    - at the lowest CPU priority (nice 19), so sessions and deliveries on the same cores go
      first;
    - in small transactions (FTS_BATCH messages), so a session's own index writes wait for
-     at most one batch;
+     at most one short batch;
    - on a handle of its own that leaves new/ alone (MBOX_OPEN_LEAVE_NEW): new mail keeps its
      \Recent for the user's session;
    - one at a time per worker process; a SELECT meanwhile starts none (the next one after it
@@ -27,8 +27,11 @@
 #include "imap_fts_indexer.h"
 #include "imap_search_msg.h"
 
-/* Messages per index transaction: a few tens of milliseconds of FTS5 inserts. */
-#define FTS_BATCH 32
+/* Messages per index transaction: a few milliseconds of FTS5 inserts, the longest a session's
+   own write (an APPEND, a STORE) waits for the index's write lock behind this thread, which
+   at nice 19 may also be slow to finish once it has the lock. The text is extracted before
+   the transaction begins. */
+#define FTS_BATCH 8
 
 struct fts_indexer {
 	char *root, *folder;
