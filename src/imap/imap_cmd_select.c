@@ -176,8 +176,14 @@ static void imap_select_after(struct imap_session *s, void *arg)
 	mime_buf_free(&b);
 	imap_tagged(s, IMAP_OK, "%s",
 	            sel->readonly ? "[READ-ONLY] Examine completed." : "[READ-WRITE] Select completed.");
-	if (s->srv->limits.fts_background_min > 0 && sel->exists >= s->srv->limits.fts_background_min)
-		imap_fts_indexer_start(job->root, job->name.dir);
+	if (s->srv->limits.fts_background_min > 0 &&
+	    sel->exists >= s->srv->limits.fts_background_min) {
+		struct imap_fts_folder_state state = {.uidvalidity = mbox_uidvalidity(mb),
+		                                      .uidnext = mbox_uidnext(mb),
+		                                      .exists = sel->exists};
+
+		imap_fts_indexer_start(job->root, job->name.dir, &state);
+	}
 	imap_select_job_free(job);
 }
 

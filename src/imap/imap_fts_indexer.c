@@ -35,12 +35,69 @@
 
 struct fts_indexer {
 	char *root, *folder;
+	struct imap_fts_folder_state state;
 };
+
+/* Folders this process found fully indexed, and in which state: a SELECT of one that has not
+   changed since starts no thread (finding out costs an index open and three counts of
+   100,000 rows). Forgetting is harmless: the counts say it again. */
+#define INDEXED_REMEMBERED 32
+
+struct indexed_folder {
+	char *root, *folder;
+	struct imap_fts_folder_state state;
+};
+
+static struct indexed_folder indexed[INDEXED_REMEMBERED];
+static unsigned indexed_next;
 
 static pthread_mutex_t indexer_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t indexer_done = PTHREAD_COND_INITIALIZER;
 static bool indexer_running;
 static atomic_bool indexer_stop;
+
+static bool state_same(const struct imap_fts_folder_state *a,
+                       const struct imap_fts_folder_state *b)
+{
+	return a->uidvalidity == b->uidvalidity && a->uidnext == b->uidnext &&
+	       a->exists == b->exists;
+}
+
+/* Under indexer_mutex. */
+static struct indexed_folder *indexed_find(const char *root, const char *folder)
+{
+	for (unsigned i = 0; i < INDEXED_REMEMBERED; i++)
+		if (indexed[i].root != NULL && strcmp(indexed[i].root, root) == 0 &&
+		    strcmp(indexed[i].folder, folder) == 0)
+			return &indexed[i];
+	return NULL;
+}
+
+static void indexed_note(const char *root, const char *folder,
+                         const struct imap_fts_folder_state *state)
+{
+	struct indexed_folder *f;
+
+	pthread_mutex_lock(&indexer_mutex);
+	f = indexed_find(root, folder);
+	if (f == NULL) {
+		char *r = strdup(root), *fo = strdup(folder);
+
+		if (r == NULL || fo == NULL) {
+			free(r);
+			free(fo);
+			pthread_mutex_unlock(&indexer_mutex);
+			return;
+		}
+		f = &indexed[indexed_next++ % INDEXED_REMEMBERED];
+		free(f->root);
+		free(f->folder);
+		f->root = r;
+		f->folder = fo;
+	}
+	f->state = *state;
+	pthread_mutex_unlock(&indexer_mutex);
+}
 
 static void indexer_free(struct fts_indexer *ix)
 {
@@ -57,16 +114,26 @@ static void indexer_run(const struct fts_indexer *ix)
 
 	/* Most SELECTs find the index complete: told by three counts, without loading the
 	   folder. */
-	if (mbox_fts_missing(ix->root, ix->folder, &missing, &error) == 0 && missing == 0)
+	if (mbox_fts_missing(ix->root, ix->folder, &missing, &error) == 0 && missing == 0) {
+		indexed_note(ix->root, ix->folder, &ix->state);
 		return;
+	}
 	free(error);
 	error = NULL;
 	if (mbox_open_flags(ix->root, ix->folder, MBOX_OPEN_LEAVE_NEW, &mb, &error) < 0 ||
-	    imap_search_fts_update_batched(mb, FTS_BATCH, &indexer_stop, &error) < 0)
+	    imap_search_fts_update_batched(mb, FTS_BATCH, &indexer_stop, &error) < 0) {
 		/* Nothing lost: the next search indexes what is missing itself. */
 		log_warning("full-text indexing of %s folder=%s: %s", log_esc(ix->root),
 		            ix->folder[0] != '\0' ? log_esc(ix->folder) : "INBOX",
 		            error != NULL ? error : "unknown error");
+	} else if (!atomic_load(&indexer_stop)) {
+		/* What this handle saw is indexed; anything that came later changes the state. */
+		struct imap_fts_folder_state done = {.uidvalidity = mbox_uidvalidity(mb),
+		                                     .uidnext = mbox_uidnext(mb),
+		                                     .exists = mbox_count(mb)};
+
+		indexed_note(ix->root, ix->folder, &done);
+	}
 	free(error);
 	mbox_close(&mb);
 }
@@ -86,15 +153,19 @@ static void *indexer_main(void *arg)
 	return NULL;
 }
 
-void imap_fts_indexer_start(const char *root, const char *folder)
+void imap_fts_indexer_start(const char *root, const char *folder,
+                            const struct imap_fts_folder_state *state)
 {
 	struct fts_indexer *ix;
+	const struct indexed_folder *known;
 	pthread_attr_t attr;
 	pthread_t thread;
 	bool start;
 
 	pthread_mutex_lock(&indexer_mutex);
-	start = !indexer_running && !atomic_load(&indexer_stop);
+	known = indexed_find(root, folder);
+	start = !indexer_running && !atomic_load(&indexer_stop) &&
+	        (known == NULL || !state_same(&known->state, state));
 	if (start)
 		indexer_running = true;
 	pthread_mutex_unlock(&indexer_mutex);
@@ -104,6 +175,7 @@ void imap_fts_indexer_start(const char *root, const char *folder)
 	if (ix != NULL) {
 		ix->root = strdup(root);
 		ix->folder = strdup(folder);
+		ix->state = *state;
 	}
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -126,5 +198,10 @@ void imap_fts_indexer_stop(void)
 	pthread_mutex_lock(&indexer_mutex);
 	while (indexer_running)
 		pthread_cond_wait(&indexer_done, &indexer_mutex);
+	for (unsigned i = 0; i < INDEXED_REMEMBERED; i++) {
+		free(indexed[i].root);
+		free(indexed[i].folder);
+		indexed[i] = (struct indexed_folder){0};
+	}
 	pthread_mutex_unlock(&indexer_mutex);
 }

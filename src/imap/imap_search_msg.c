@@ -33,6 +33,7 @@ struct imap_hdr_pending {
 	char *val[IMAP_HDR_COUNT];
 	size_t len[IMAP_HDR_COUNT];
 	struct mime_buf lines; /* the header lines entry, for FETCH (mime_hdrcache.h) */
+	bool write_lines;      /* false: the entry is in the index already */
 };
 
 void imap_msgdata_init(struct imap_msgdata *d, struct mbox *mb)
@@ -52,8 +53,9 @@ static void imap_msgdata_flush(struct imap_msgdata *d)
 				(void)mbox_cache_set(d->mb, d->pending[i].uid,
 				                     imap_hdr_fields[h].field, d->pending[i].val[h],
 				                     d->pending[i].len[h]);
-			(void)mbox_cache_set(d->mb, d->pending[i].uid, MBOX_CACHE_HDR_LINES,
-			                     d->pending[i].lines.p, d->pending[i].lines.len);
+			if (d->pending[i].write_lines)
+				(void)mbox_cache_set(d->mb, d->pending[i].uid, MBOX_CACHE_HDR_LINES,
+				                     d->pending[i].lines.p, d->pending[i].lines.len);
 		}
 		(void)mbox_batch_commit(d->mb);
 	}
@@ -98,6 +100,7 @@ void imap_msgdata_deinit(struct imap_msgdata *d)
 	d->pending = NULL;
 	for (int h = 0; h < IMAP_HDR_COUNT; h++)
 		mbox_cache_run_free(&d->run[h]);
+	mbox_cache_run_free(&d->lines_run);
 }
 
 static void imap_msgdata_map(struct imap_msgdata *d)
@@ -151,13 +154,44 @@ static char *imap_strndup(const void *p, size_t len)
 	return s;
 }
 
-/* Every field not yet held, from the file; queued for the cache when the file is there. */
+/* The message's header lines entry, when FETCH left one: a header section holding every
+   field searched here, in file order (mime_hdrcache.h), so a first search after a client
+   listed the folder reads the index rather than 100,000 files. NULL otherwise; *owned_r is
+   to be freed. */
+static const uint8_t *imap_msgdata_cached_lines(struct imap_msgdata *d, size_t *len_r,
+                                                void **owned_r)
+{
+	void *data;
+	size_t len;
+	int ret;
+
+	*owned_r = NULL;
+	if (d->lines_run == NULL &&
+	    (d->lines_run = mbox_cache_run_new(d->mb, MBOX_CACHE_HDR_LINES)) == NULL)
+		fatal("out of memory");
+	ret = mbox_cache_run_get(d->lines_run, d->info.uid, &data, &len);
+	if (ret != 1)
+		return NULL;
+	*owned_r = data;
+	/* empty: the fields were too big for an entry */
+	if (len == 0)
+		return NULL;
+	*len_r = len;
+	return data;
+}
+
+/* Every field not yet held, from the header lines entry or the file; queued for the cache
+   when one of them is there. */
 static void imap_msgdata_from_file(struct imap_msgdata *d)
 {
-	size_t hlen;
-	const uint8_t *hdr = imap_msgdata_header(d, &hlen);
+	size_t hlen = 0;
+	void *owned;
+	const uint8_t *hdr = imap_msgdata_cached_lines(d, &hlen, &owned);
+	bool from_lines = hdr != NULL;
 	struct imap_hdr_pending *pend = NULL;
 
+	if (!from_lines)
+		hdr = imap_msgdata_header(d, &hlen);
 	if (hdr != NULL) {
 		if (d->npending % IMAP_MSGDATA_BATCH == 0) {
 			d->pending = realloc(d->pending, (d->npending + IMAP_MSGDATA_BATCH) *
@@ -170,7 +204,9 @@ static void imap_msgdata_from_file(struct imap_msgdata *d)
 		/* the header is at hand: FETCH's header lines come with the values (an empty
 		   entry when too big) */
 		pend->lines = (struct mime_buf)MIME_BUF_INIT;
-		(void)mime_hdrcache_build(hdr, hlen, &pend->lines);
+		pend->write_lines = !from_lines;
+		if (!from_lines)
+			(void)mime_hdrcache_build(hdr, hlen, &pend->lines);
 	}
 	for (int h = 0; h < IMAP_HDR_COUNT; h++) {
 		struct mime_field f;
@@ -197,6 +233,7 @@ static void imap_msgdata_from_file(struct imap_msgdata *d)
 		d->hdr_len[h] = len;
 		d->hdr_have[h] = true;
 	}
+	free(owned);
 }
 
 const char *imap_msgdata_hdr(struct imap_msgdata *d, enum imap_hdr h, size_t *len_r)

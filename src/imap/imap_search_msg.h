@@ -55,6 +55,7 @@ struct imap_msgdata {
 	size_t npending;
 	/* cache reads, a chunk of messages at a time per field */
 	struct mbox_cache_run *run[IMAP_HDR_COUNT];
+	struct mbox_cache_run *lines_run; /* the header lines entries FETCH leaves */
 };
 
 void imap_msgdata_init(struct imap_msgdata *d, struct mbox *mb);

@@ -507,6 +507,18 @@ int mbox_fts_set(struct mbox *mb, uint32_t uid, const char *header, const char *
 	return 0;
 }
 
+/* Wait for a rows job of this process on the folder (mbox_rows_job.c). */
+static int mbox_wait_rows(const char *maildir_root, const char *folder)
+{
+	char *path;
+
+	if (asprintf(&path, "%s%s%s", maildir_root, folder[0] != '\0' ? "/" : "", folder) < 0)
+		return -1;
+	mbox_rows_job_wait_folder(path);
+	free(path);
+	return 0;
+}
+
 int mbox_fts_missing(const char *maildir_root, const char *folder, uint64_t *missing_r,
                      char **error_r)
 {
@@ -516,6 +528,11 @@ int mbox_fts_missing(const char *maildir_root, const char *folder, uint64_t *mis
 
 	*missing_r = 0;
 	*error_r = NULL;
+	/* Until a first open's rows are in, the folder would count as empty, so as complete. */
+	if (mbox_wait_rows(maildir_root, folder) < 0) {
+		*error_r = strdup("out of memory");
+		return -1;
+	}
 	if (mbox_index_open(maildir_root, &idx, error_r) < 0)
 		return -1;
 	ret = mbox_index_folder_get(idx, folder, &fi);

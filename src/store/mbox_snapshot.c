@@ -11,6 +11,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,11 +110,71 @@ void mbox_msg_name_free(struct mbox *mb, char *name)
 		free(name);
 }
 
+/* The snapshots this process has summed whole. The sum guards against a file torn by a
+   crash, which this process would not have lived through, and the file is only ever replaced
+   by a rename: while device, inode, change time, size and stored sum are the same, the file
+   is the one already checked, and a warm SELECT need not read 10 MB through again. Anything
+   that writes into the file in place changes its change time. */
+#define SNAPSHOT_CHECKED_MAX 64
+
+struct snapshot_checked {
+	dev_t dev;
+	ino_t ino;
+	struct timespec ctime;
+	off_t size;
+	uint64_t sum;
+};
+
+static pthread_mutex_t snapshot_checked_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct snapshot_checked snapshot_checked[SNAPSHOT_CHECKED_MAX];
+static unsigned snapshot_checked_next;
+
+static bool snapshot_checked_same(const struct snapshot_checked *a,
+                                  const struct snapshot_checked *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->ctime.tv_sec == b->ctime.tv_sec &&
+	       a->ctime.tv_nsec == b->ctime.tv_nsec && a->size == b->size && a->sum == b->sum;
+}
+
+static bool snapshot_was_checked(const struct snapshot_checked *c)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&snapshot_checked_mutex);
+	for (unsigned i = 0; i < SNAPSHOT_CHECKED_MAX && !found; i++)
+		found = snapshot_checked_same(&snapshot_checked[i], c);
+	pthread_mutex_unlock(&snapshot_checked_mutex);
+	return found;
+}
+
+static void snapshot_note_checked(const struct snapshot_checked *c)
+{
+	pthread_mutex_lock(&snapshot_checked_mutex);
+	snapshot_checked[snapshot_checked_next++ % SNAPSHOT_CHECKED_MAX] = *c;
+	pthread_mutex_unlock(&snapshot_checked_mutex);
+}
+
+/* Whether the mapped file's contents match the sum in its head. */
+static bool snapshot_sum_ok(const unsigned char *map, size_t len, struct snapshot_checked *c)
+{
+	uint64_t sum;
+
+	memcpy(&sum, map + offsetof(struct snapshot_head, sum), sizeof(sum));
+	c->sum = sum;
+	if (snapshot_was_checked(c))
+		return true;
+	if (snapshot_sum(map + sizeof(struct snapshot_head), len - sizeof(struct snapshot_head)) !=
+	    sum)
+		return false;
+	snapshot_note_checked(c);
+	return true;
+}
+
 /* Mapped, not read: the page cache's pages themselves, where a copy would cost a fresh page
    of memory (a fault and zeroing) for every 4 KiB of it. Read-only and private; the file is
    only ever replaced by a rename, never changed in place, so the mapping stays what it was
    checked to be. */
-static void *snapshot_map_file(int dir_fd, size_t *len_r)
+static void *snapshot_map_file(int dir_fd, size_t *len_r, struct snapshot_checked *c)
 {
 	int fd = openat(dir_fd, MBOX_SNAPSHOT_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	void *map = MAP_FAILED;
@@ -128,6 +190,8 @@ static void *snapshot_map_file(int dir_fd, size_t *len_r)
 	if (map == MAP_FAILED)
 		return NULL;
 	*len_r = (size_t)st.st_size;
+	*c = (struct snapshot_checked){
+	    .dev = st.st_dev, .ino = st.st_ino, .ctime = st.st_ctim, .size = st.st_size};
 	return map;
 }
 
@@ -181,15 +245,15 @@ static bool snapshot_fill(struct mbox_msg *msgs, const unsigned char *recs, uint
 int mbox_snapshot_load(struct mbox *mb)
 {
 	struct snapshot_head h;
+	struct snapshot_checked file;
 	struct mbox_msg *msgs = NULL;
 	unsigned char *map;
 	size_t len = 0;
 
-	if (mb->fi.msgs_gen == 0 || (map = snapshot_map_file(mb->dir_fd, &len)) == NULL)
+	if (mb->fi.msgs_gen == 0 || (map = snapshot_map_file(mb->dir_fd, &len, &file)) == NULL)
 		return 0;
 	memcpy(&h, map, sizeof(h));
-	if (!snapshot_head_fits(mb, &h, len) ||
-	    snapshot_sum(map + sizeof(h), len - sizeof(h)) != h.sum ||
+	if (!snapshot_head_fits(mb, &h, len) || !snapshot_sum_ok(map, len, &file) ||
 	    (msgs = malloc(((size_t)h.count + 1) * sizeof(*msgs))) == NULL ||
 	    !snapshot_fill(msgs, map + sizeof(h), h.count, (char *)map + len - h.pool_len,
 	                   h.pool_len)) {

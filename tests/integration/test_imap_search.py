@@ -244,6 +244,25 @@ def test_header_search_is_answered_from_the_cache_after_the_first_time(imapd):
     r.close()
 
 
+def test_a_first_header_search_after_a_listing_reads_the_header_lines_fetch_left(imapd):
+    put(imapd, message("listed subject", frm="Carol Lister <carol@remote.test>"))
+    r = session(imapd)
+    # a client listing the folder: the header lines entry is written with the envelope
+    lines = run(r, "FETCH 1 (ENVELOPE)")
+    assert lines[-1].startswith("A OK"), lines
+    path = next((maildir(imapd) / "cur").iterdir())
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"listed subject", b"edited subject")
+                     .replace(b"Carol Lister", b"Edith Editor"))
+    # no search ran yet: the answers come from that entry, not from the file
+    assert search(r, "SUBJECT listed") == [1]
+    assert search(r, "FROM carol") == [1]
+    assert search(r, "FROM edith") == []
+    # keys the entry does not hold still read the file
+    assert search(r, "BODY much") == [1]
+    r.close()
+
+
 # --- dates and sizes ---------------------------------------------------------------------------
 
 def day(y, mo, d, h=12):

@@ -285,6 +285,18 @@ static void test_message_at_the_size_cap_passes_and_one_more_is_cut(void **state
 
 		decode_all_splits(in, 37, &lim, SMTP_DATA_DOT, &want);
 	}
+	/* the cap falls inside a run of plain text: cut at exactly size_max octets */
+	memcpy(in, "0123456789abcdefghijKLMNO\r\n.\r\n", 30);
+	{
+		struct decoded want = {.out = in,
+		                       .out_len = 20,
+		                       .end = true,
+		                       .used = 30,
+		                       .flags = SMTP_DATA_TOO_BIG,
+		                       .size = 27};
+
+		decode_all_splits(in, 30, &lim, SMTP_DATA_DOT, &want);
+	}
 }
 
 /* Row 28: Received: fields are counted in the header section only; 50 pass, 51 are a loop. */

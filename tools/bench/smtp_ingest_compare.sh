@@ -3,6 +3,11 @@
 # shared harness (../shared/bench/smtp_ingest.sh, postfix_instance.sh). Run as root from the
 # repository after `tools/dev.sh build`; needs Debian's postfix package (smtp-source).
 #   tools/bench/smtp_ingest_compare.sh            COUNT=10000 SESSIONS="1 8 32" ROUNDS=3
+# CLEAN=move (default) moves each round's delivered files aside (into $work/graveyard, removed at
+# the end) instead of deleting them: on a file system without a journal (ext4 here) every file
+# created within a minute of a mass deletion makes the kernel's inode allocator walk each
+# recently deleted inode of its group, a cost of the harness's clean-up that neither server pays
+# in service. CLEAN=delete deletes as the harness's own clean commands do. Applies to both servers.
 # Prints each run and the medians; copy them into docs/benchmarks.md.
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -10,6 +15,7 @@ bench=${BENCH_HARNESS:-$top/../shared/bench}
 COUNT=${COUNT:-10000}
 SESSIONS=${SESSIONS:-1 8 32}
 ROUNDS=${ROUNDS:-3}
+CLEAN=${CLEAN:-move}
 work=$(mktemp -d /var/tmp/maild-bench-XXXXXX)
 chmod 755 "$work"
 results=$work/results.txt
@@ -19,6 +25,7 @@ export BENCH_DIR=$work/postfix SMTP_PORT=12025
 cleanup() {
 	[ -n "${maild_pid:-}" ] && kill -TERM "$maild_pid" 2>/dev/null && wait "$maild_pid" 2>/dev/null
 	"$bench/postfix_instance.sh" stop >/dev/null 2>&1 || true
+	rm -rf "$work/graveyard"
 	echo "work directory kept: $work"
 }
 trap cleanup EXIT
@@ -64,11 +71,22 @@ run_one() { # name port maildir_root pid clean_cmd sessions
 "$bench/postfix_instance.sh" start >/dev/null
 start_maild
 postfix_pid=$("$bench/postfix_instance.sh" pid)
-maild_clean="find $work/maild/mail -path '*/new/*' -type f -delete"
+case "$CLEAN" in
+move)
+	mkdir -p "$work/graveyard"
+	maild_clean="d=\$(mktemp -d $work/graveyard/m-XXXXXX) && find $work/maild/mail -path '*/new/*' -type f -exec mv -t \$d {} +"
+	postfix_clean="d=\$(mktemp -d $work/graveyard/p-XXXXXX) && for u in $BENCH_DIR/vmail/*/; do [ -d \$u ] && mv \$u \$d/; done; true"
+	;;
+delete)
+	maild_clean="find $work/maild/mail -path '*/new/*' -type f -delete"
+	postfix_clean="$bench/postfix_instance.sh clean"
+	;;
+*) echo "CLEAN=move|delete" >&2; exit 2 ;;
+esac
 for s in $SESSIONS; do
 	for r in $(seq "$ROUNDS"); do
 		run_one maild "$MAILD_PORT" "$work/maild/mail" "$maild_pid" "$maild_clean" "$s"
-		run_one postfix 12025 "$BENCH_DIR/vmail" "$postfix_pid" "$bench/postfix_instance.sh clean" "$s"
+		run_one postfix 12025 "$BENCH_DIR/vmail" "$postfix_pid" "$postfix_clean" "$s"
 	done
 done
 echo "== medians (delivered msgs/s, peak PSS MiB)"
