@@ -46,6 +46,7 @@ struct verify_job {
 	char ip[64];
 	int result;
 	bool locked; /* refused without a check: too many failures from ip */
+	bool lookup_failed; /* the database could not answer: try again later, no penalty */
 	bool needs_rehash;
 	char new_hash[PASSWORD_HASH_MAX];
 };
@@ -60,7 +61,7 @@ static void accounts_verify_work(uv_work_t *work)
 	struct verify_job *job = work->data;
 	const char *error = NULL;
 
-	if (job->locked)
+	if (job->locked || job->lookup_failed)
 		return;
 	if (!job->known) {
 		/* Same work and same answer as a wrong password: no user enumeration by timing. */
@@ -107,6 +108,8 @@ static void accounts_verify_done(uv_work_t *work, int status)
 		result = job->result < 0 ? IPC_VERIFY_FAIL : IPC_VERIFY_TEMPFAIL;
 	if (job->locked)
 		result = IPC_VERIFY_LOCKED;
+	else if (job->lookup_failed)
+		result = IPC_VERIFY_TEMPFAIL;
 	else if (result == IPC_VERIFY_OK && verify_is_remote(job))
 		auth_penalty_succeeded(st->penalty, job->ip);
 	else if (result == IPC_VERIFY_FAIL && verify_is_remote(job))
@@ -140,10 +143,20 @@ static void accounts_lookup_for_verify(struct accounts_state *st, struct verify_
 	struct address addr;
 	struct adb_account acct;
 	const char *error;
+	int ret = ADB_NOT_FOUND;
 
-	if (address_parse_mailbox(user, false, &addr, &error) < 0 ||
-	    accounts_db_account_get(st->db, addr.local, addr.domain, &acct) != ADB_OK ||
-	    !acct.active) {
+	if (address_parse_mailbox(user, false, &addr, &error) == 0)
+		ret = accounts_db_account_get(st->db, addr.local, addr.domain, &acct);
+	if (ret != ADB_OK && ret != ADB_NOT_FOUND) {
+		/* A busy or failing database is no wrong password: the client is told to try
+		   again, and its address is not penalised. */
+		log_error("%s: account lookup failed: %s", job->service,
+			  log_esc(accounts_db_last_error(st->db)));
+		job->lookup_failed = true;
+		(void)str_copy(job->address, sizeof(job->address), user);
+		return;
+	}
+	if (ret != ADB_OK || !acct.active) {
 		job->known = false;
 		(void)str_copy(job->address, sizeof(job->address), user);
 		return;

@@ -228,6 +228,26 @@ def test_login_is_refused_before_tls(imapd):
     c.logout()
 
 
+def test_a_database_that_cannot_answer_is_a_temporary_failure_not_a_wrong_password(imapd):
+    import sqlite3
+    db = sqlite3.connect(imapd.dir / "state" / "db" / "accounts.db")
+    db.execute("ALTER TABLE accounts RENAME TO accounts_away")
+    db.commit()
+    try:
+        r = Raw(imapd, "imaps", tls=True)
+        r.send(f'L LOGIN "bob@example.test" "{PASSWORD}"\r\n'.encode())
+        assert r.until_tagged("L")[-1].startswith("L NO [UNAVAILABLE]")
+        r.close()
+    finally:
+        db.execute("ALTER TABLE accounts_away RENAME TO accounts")
+        db.commit()
+        db.close()
+    # back: the same login succeeds, and nothing was held against the client's address
+    c = imap993(imapd)
+    assert c.login("bob@example.test", PASSWORD)[0] == "OK"
+    c.logout()
+
+
 def test_login_literal_is_refused_before_the_password_is_sent(imapd):
     r = Raw(imapd)
     r.send(b"a LOGIN {16}\r\n")
