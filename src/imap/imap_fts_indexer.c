@@ -1,10 +1,11 @@
 /* The full-text index of a big folder, built in the background after it is selected.
 
-   A BODY or TEXT search indexes every message the index lacks before it answers: for a
-   folder of 100,000 migrated messages that is two minutes for the first search, long past
-   any client's patience. So a SELECT of a folder with at least imap.fts_background_min
-   messages starts a thread that does the same work ahead of the search, as Dovecot's
-   indexer-worker does:
+   A BODY or TEXT search answers from the index for the messages it has text of and reads the
+   others directly (imap_search_match.c): correct at once, but a folder of 100,000 migrated
+   messages costs seconds per search until their text is indexed, which takes minutes. So a
+   SELECT of a folder with at least imap.fts_background_min messages starts a thread that
+   indexes ahead of the search, as Dovecot's indexer-worker does, and so does a search that
+   had to read many messages directly:
    - at the lowest CPU priority (nice 19), so sessions and deliveries on the same cores go
      first;
    - in small transactions (FTS_BATCH messages), so a session's own index writes wait for
@@ -14,7 +15,7 @@
    - one at a time per worker process; a SELECT meanwhile starts none (the next one after it
      will, if anything is left), and a search finds the part already done.
    The worker's exit stops it between two batches; what it wrote is kept, the rest is done by
-   the next SELECT or search. */
+   the next SELECT or search that starts it. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -122,7 +123,7 @@ static void indexer_run(const struct fts_indexer *ix)
 	error = NULL;
 	if (mbox_open_flags(ix->root, ix->folder, MBOX_OPEN_LEAVE_NEW, &mb, &error) < 0 ||
 	    imap_search_fts_update_batched(mb, FTS_BATCH, &indexer_stop, &error) < 0) {
-		/* Nothing lost: the next search indexes what is missing itself. */
+		/* Nothing lost: a search reads what is not indexed, and starts this again. */
 		log_warning("full-text indexing of %s folder=%s: %s", log_esc(ix->root),
 		            ix->folder[0] != '\0' ? log_esc(ix->folder) : "INBOX",
 		            error != NULL ? error : "unknown error");

@@ -82,9 +82,12 @@ struct imap_search_key {
 	uint8_t flag;      /* FLAG: enum mbox_flag */
 	struct imap_seqset *set;
 	unsigned cost; /* matcher: cheaper keys of an AND are tried first */
-	/* BODY/TEXT: the UIDs the full-text index found (imap_search_run) */
+	/* BODY/TEXT: the UIDs the full-text index found (imap_search_run), and the needle folded
+	   for the messages it has no text of yet, which are read directly */
 	uint32_t *uids;
 	size_t nuids;
+	const char *text_fold;
+	size_t text_fold_len;
 };
 
 /* RFC 4731 / RFC 9051 RETURN options. */
@@ -157,11 +160,21 @@ struct imap_search_result {
 	uint32_t *uids; /* uids[i] of seqs[i] */
 	size_t count;
 	uint64_t highest_modseq; /* of the matches */
+	/* BODY/TEXT: messages read directly because the full-text index had no text of them
+	   (more than IMAP_SEARCH_FTS_INLINE_MAX); the caller has them indexed in the background */
+	size_t unindexed;
 };
 
+/* Messages without text in the full-text index that a BODY/TEXT search indexes before it
+   answers (a few hundred milliseconds at most); past that, it reads them directly and leaves the
+   indexing to the background indexer (imap_fts_indexer.h). */
+#define IMAP_SEARCH_FTS_INLINE_MAX 256u
+
 /* Pool thread, after imap_search_prepare(). Evaluate prog against every message of mb (the handle's
-   view: sequence numbers as the client knows them). Indexes unindexed messages for BODY/TEXT first
-   and caches header fields of messages it reads. 0 with *res_r (free with imap_search_result_free),
+   view: sequence numbers as the client knows them). BODY/TEXT: answered from the full-text index
+   for the messages it has text of; those it lacks are indexed first when they are few
+   (IMAP_SEARCH_FTS_INLINE_MAX), otherwise read directly, folded the same way (res_r->unindexed).
+   Caches header fields of messages it reads. 0 with *res_r (free with imap_search_result_free),
    or -1 with *error_r malloc'ed. */
 int imap_search_run(struct mbox *mb, struct imap_search_prog *prog,
                     struct imap_search_result *res_r, char **error_r);

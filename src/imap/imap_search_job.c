@@ -5,6 +5,7 @@
 
 #include "../core/log.h"
 #include "../core/strutil.h"
+#include "imap_fts_indexer.h"
 #include "imap_search_job.h"
 
 struct imap_search_job *imap_search_job_new(struct imap_session *s, struct imap_search_prog *prog,
@@ -20,6 +21,10 @@ struct imap_search_job *imap_search_job_new(struct imap_session *s, struct imap_
 	job->uid = uid;
 	job->ok_text = ok_text;
 	job->render = render;
+	job->root = strdup(s->maildir);
+	job->folder = strdup(s->sel->name.dir);
+	if (job->root == NULL || job->folder == NULL)
+		fatal("out of memory");
 	(void)str_copy(job->tag, sizeof(job->tag), s->tag);
 	return job;
 }
@@ -33,6 +38,8 @@ static void imap_search_job_free(void *arg)
 	imap_seqset_free(&job->saved);
 	mime_buf_free(&job->out);
 	free(job->error);
+	free(job->root);
+	free(job->folder);
 	if (job->arg_free != NULL)
 		job->arg_free(job->arg);
 	free(job);
@@ -44,6 +51,14 @@ static void imap_search_work(void *arg)
 
 	if (imap_search_run(job->mb, job->prog, &job->res, &job->error) < 0)
 		return;
+	if (job->res.unindexed > 0) {
+		/* Read directly this time; indexed for the next search. */
+		struct imap_fts_folder_state state = {.uidvalidity = mbox_uidvalidity(job->mb),
+		                                      .uidnext = mbox_uidnext(job->mb),
+		                                      .exists = mbox_count(job->mb)};
+
+		imap_fts_indexer_start(job->root, job->folder, &state);
+	}
 	if (job->prog->save)
 		job->saved = imap_search_saved(job->prog->ret, &job->res);
 	(void)job->render(job);

@@ -34,7 +34,8 @@ struct imap_search_job {
 	char tag[IMAP_TAG_MAX]; /* for ESEARCH's (TAG "...") */
 	const char *ok_text;    /* "Search completed." */
 	imap_search_render_fn *render;
-	void *arg; /* the command's own data, freed with arg_free */
+	char *root, *folder; /* the folder, to have its full text indexed in the background */
+	void *arg;           /* the command's own data, freed with arg_free */
 	void (*arg_free)(void *arg);
 	/* results */
 	struct imap_search_result res;

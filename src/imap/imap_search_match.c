@@ -19,6 +19,13 @@ struct imap_match {
 	int32_t idate_day, sent_day;
 	bool sent_ok;
 	uint64_t vsize;
+	/* BODY/TEXT of a message the full-text index has no text of: read from the file, folded */
+	const uint32_t *unindexed; /* seqs, ascending */
+	size_t nunindexed, next_unindexed;
+	bool direct;      /* the current message is one of them */
+	bool text_have;   /* text_header and text_body hold its text */
+	bool want_header; /* a TEXT key: the header text is needed too */
+	struct mime_buf text_header, text_body, raw_header, raw_body;
 };
 
 /* ----- preparing: on the loop, memory only ----- */
@@ -62,9 +69,18 @@ int imap_search_prepare(struct imap_search_prog *prog, struct mbox *mb,
 	                                saved, error_r);
 }
 
+static char *imap_search_error(struct mbox *mb)
+{
+	char *e = strdup(mbox_error(mb));
+
+	if (e == NULL)
+		fatal("out of memory");
+	return e;
+}
+
 /* ----- full text ----- */
 
-static int imap_search_fts_keys(struct mbox *mb, struct imap_search_key *k)
+static int imap_search_fts_keys(struct mbox *mb, struct imap_search_key *k, bool *want_header)
 {
 	for (; k != NULL; k = k->next) {
 		if (k->op == IMAP_SK_BODY || k->op == IMAP_SK_TEXT) {
@@ -72,9 +88,43 @@ static int imap_search_fts_keys(struct mbox *mb, struct imap_search_key *k)
 			        mb, k->op == IMAP_SK_BODY ? MBOX_SEARCH_BODY : MBOX_SEARCH_TEXT,
 			        k->str, &k->uids, &k->nuids) < 0)
 				return -1;
+			if (k->op == IMAP_SK_TEXT)
+				*want_header = true;
 		}
-		if (imap_search_fts_keys(mb, k->children) < 0)
+		if (imap_search_fts_keys(mb, k->children, want_header) < 0)
 			return -1;
+	}
+	return 0;
+}
+
+/* Before BODY/TEXT keys are answered: the text of removed messages out of the index, a few
+   missing texts in, and the list of messages still without text (*unindexed_r, for a direct
+   read). The list is taken before the index is queried, so a message the background indexer
+   adds in between is in both, and answered the same either way. */
+static int imap_search_fts_prepare(struct imap_match *m, struct imap_search_prog *prog,
+                                   uint32_t **unindexed_r, char **error_r)
+{
+	size_t n;
+
+	if (mbox_fts_purge(m->mb) < 0) {
+		*error_r = imap_search_error(m->mb);
+		return -1;
+	}
+	if (imap_search_fts_unindexed(m->mb, unindexed_r, &n, error_r) < 0)
+		return -1;
+	if (n > 0 && n <= IMAP_SEARCH_FTS_INLINE_MAX) {
+		if (imap_search_fts_index(m->mb, *unindexed_r, n, IMAP_MSGDATA_BATCH, NULL,
+		                          error_r) < 0)
+			return -1;
+		free(*unindexed_r);
+		*unindexed_r = NULL;
+		n = 0;
+	}
+	m->unindexed = *unindexed_r;
+	m->nunindexed = n;
+	if (imap_search_fts_keys(m->mb, prog->root, &m->want_header) < 0) {
+		*error_r = imap_search_error(m->mb);
+		return -1;
 	}
 	return 0;
 }
@@ -224,6 +274,27 @@ static uint64_t imap_match_vsize(struct imap_match *m)
 	return m->vsize;
 }
 
+/* What the full-text index would answer for this message: the needle in the folded header
+   lines (TEXT) or body text, as a substring. */
+static bool imap_match_text_direct(struct imap_match *m, const struct imap_search_key *k)
+{
+	if (!m->text_have) {
+		m->text_have = true;
+		mime_buf_truncate(&m->raw_header, 0);
+		mime_buf_truncate(&m->raw_body, 0);
+		mime_buf_truncate(&m->text_header, 0);
+		mime_buf_truncate(&m->text_body, 0);
+		imap_search_fts_text(&m->d, m->want_header ? &m->raw_header : NULL, &m->raw_body);
+		imap_search_fold(mime_buf_str(&m->raw_header), m->raw_header.len, &m->text_header);
+		imap_search_fold(mime_buf_str(&m->raw_body), m->raw_body.len, &m->text_body);
+	}
+	if (memmem(mime_buf_str(&m->text_body), m->text_body.len, k->text_fold, k->text_fold_len) !=
+	    NULL)
+		return true;
+	return k->op == IMAP_SK_TEXT && memmem(mime_buf_str(&m->text_header), m->text_header.len,
+	                                       k->text_fold, k->text_fold_len) != NULL;
+}
+
 static bool imap_match_key(struct imap_match *m, const struct imap_search_key *k);
 
 static bool imap_match_date(struct imap_match *m, const struct imap_search_key *k)
@@ -302,6 +373,8 @@ static bool imap_match_key(struct imap_match *m, const struct imap_search_key *k
 		return imap_match_fields(m, k, k->field, false);
 	case IMAP_SK_BODY:
 	case IMAP_SK_TEXT:
+		if (m->direct)
+			return imap_match_text_direct(m, k);
 		return array_search(&info->uid, k->uids, k->nuids, sizeof(uint32_t),
 		                    imap_uid_cmp) != NULL;
 	}
@@ -323,44 +396,41 @@ static void imap_result_add(struct imap_search_result *res, size_t *cap, uint32_
 	res->uids[res->count++] = uid;
 }
 
-static char *imap_search_error(struct mbox *mb)
-{
-	char *e = strdup(mbox_error(mb));
-
-	if (e == NULL)
-		fatal("out of memory");
-	return e;
-}
-
 int imap_search_run(struct mbox *mb, struct imap_search_prog *prog,
                     struct imap_search_result *res_r, char **error_r)
 {
 	struct imap_match m = {.mb = mb};
 	uint32_t count = mbox_count(mb);
+	uint32_t *unindexed = NULL;
 	size_t cap = 0;
 
 	memset(res_r, 0, sizeof(*res_r));
-	if (prog->ntext > 0) {
-		if (imap_search_fts_update(mb, error_r) < 0)
-			return -1;
-		if (imap_search_fts_keys(mb, prog->root) < 0) {
-			*error_r = imap_search_error(mb);
-			return -1;
-		}
+	if (prog->ntext > 0 && imap_search_fts_prepare(&m, prog, &unindexed, error_r) < 0) {
+		free(unindexed);
+		return -1;
 	}
 	imap_msgdata_init(&m.d, mb);
 	for (uint32_t seq = 1; seq <= count; seq++) {
 		imap_msgdata_set(&m.d, seq);
-		m.idate_have = m.vsize_have = m.sent_have = false;
+		m.idate_have = m.vsize_have = m.sent_have = m.text_have = false;
+		m.direct = m.next_unindexed < m.nunindexed && m.unindexed[m.next_unindexed] == seq;
+		if (m.direct)
+			m.next_unindexed++;
 		if (!imap_match_key(&m, prog->root))
 			continue;
 		imap_result_add(res_r, &cap, seq, m.d.info.uid);
 		if (m.d.info.modseq > res_r->highest_modseq)
 			res_r->highest_modseq = m.d.info.modseq;
 	}
+	res_r->unindexed = m.nunindexed;
 	imap_msgdata_deinit(&m.d);
 	mime_buf_free(&m.text);
 	mime_buf_free(&m.fold);
+	mime_buf_free(&m.text_header);
+	mime_buf_free(&m.text_body);
+	mime_buf_free(&m.raw_header);
+	mime_buf_free(&m.raw_body);
+	free(unindexed);
 	return 0;
 }
 

@@ -55,7 +55,8 @@ static void imap_msgdata_flush(struct imap_msgdata *d)
 				                     d->pending[i].len[h]);
 			if (d->pending[i].write_lines)
 				(void)mbox_cache_set(d->mb, d->pending[i].uid, MBOX_CACHE_HDR_LINES,
-				                     d->pending[i].lines.p, d->pending[i].lines.len);
+				                     d->pending[i].lines.p,
+				                     d->pending[i].lines.len);
 		}
 		(void)mbox_batch_commit(d->mb);
 	}
@@ -308,14 +309,8 @@ static void imap_fts_body_text(const struct mime_message *m, struct mime_buf *ou
 static void imap_fts_extract(struct imap_msgdata *d, struct imap_fts_entry *e)
 {
 	struct mime_buf header = MIME_BUF_INIT, body = MIME_BUF_INIT;
-	struct mime_message *m;
-	size_t len;
-	const uint8_t *file = imap_msgdata_file(d, &len);
 
-	m = mime_message_parse(file != NULL ? file : (const uint8_t *)"", len, NULL);
-	imap_fts_header_text(m, &header);
-	imap_fts_body_text(m, &body);
-	mime_message_free(&m);
+	imap_search_fts_text(d, &header, &body);
 	e->uid = d->info.uid;
 	e->header = imap_strndup(mime_buf_str(&header), header.len);
 	e->body = imap_strndup(mime_buf_str(&body), body.len);
@@ -345,39 +340,66 @@ static char *imap_fts_error(struct mbox *mb)
 	return e;
 }
 
-int imap_search_fts_update(struct mbox *mb, char **error_r)
+int imap_search_fts_unindexed(struct mbox *mb, uint32_t **seqs_r, size_t *count_r, char **error_r)
 {
-	return imap_search_fts_update_batched(mb, IMAP_MSGDATA_BATCH, NULL, error_r);
+	uint32_t *indexed, *seqs = NULL, count = mbox_count(mb);
+	size_t nindexed, n = 0, i = 0;
+
+	*seqs_r = NULL;
+	*count_r = 0;
+	if (mbox_fts_indexed(mb, &indexed, &nindexed) < 0) {
+		*error_r = imap_fts_error(mb);
+		return -1;
+	}
+	/* Both ascending by UID: one merge walk. */
+	for (uint32_t seq = 1; seq <= count; seq++) {
+		uint32_t uid = mbox_uid(mb, seq);
+
+		while (i < nindexed && indexed[i] < uid)
+			i++;
+		if (i < nindexed && indexed[i] == uid)
+			continue;
+		if (seqs == NULL) {
+			seqs = malloc((size_t)(count - seq + 1) * sizeof(*seqs));
+			if (seqs == NULL)
+				fatal("out of memory");
+		}
+		seqs[n++] = seq;
+	}
+	free(indexed);
+	*seqs_r = seqs;
+	*count_r = n;
+	return 0;
 }
 
-int imap_search_fts_update_batched(struct mbox *mb, size_t batch_max, const atomic_bool *stop,
-                                   char **error_r)
+void imap_search_fts_text(struct imap_msgdata *d, struct mime_buf *header, struct mime_buf *body)
+{
+	struct mime_message *m;
+	size_t len;
+	const uint8_t *file = imap_msgdata_file(d, &len);
+
+	m = mime_message_parse(file != NULL ? file : (const uint8_t *)"", len, NULL);
+	if (header != NULL)
+		imap_fts_header_text(m, header);
+	imap_fts_body_text(m, body);
+	mime_message_free(&m);
+}
+
+int imap_search_fts_index(struct mbox *mb, const uint32_t *seqs, size_t count, size_t batch_max,
+                          const atomic_bool *stop, char **error_r)
 {
 	struct imap_fts_entry batch[IMAP_MSGDATA_BATCH];
 	struct imap_msgdata d;
 	size_t n = 0, bytes = 0;
-	uint32_t count = mbox_count(mb);
 	int rc = 0;
 
 	if (batch_max == 0 || batch_max > IMAP_MSGDATA_BATCH)
 		batch_max = IMAP_MSGDATA_BATCH;
-	if (mbox_fts_purge(mb) < 0) {
-		*error_r = imap_fts_error(mb);
-		return -1;
-	}
 	imap_msgdata_init(&d, mb);
-	for (uint32_t seq = 1; seq <= count && rc == 0; seq++) {
-		int has;
-
+	for (size_t i = 0; i < count && rc == 0; i++) {
 		if (stop != NULL && n == 0 && atomic_load(stop))
 			break;
-		has = mbox_fts_has(mb, mbox_uid(mb, seq));
-
-		if (has != 0) {
-			rc = has < 0 ? -1 : 0;
-			continue;
-		}
-		imap_msgdata_set(&d, seq);
+		imap_msgdata_set(&d, seqs[i]);
 		if (!d.file_tried)
 			imap_msgdata_map(&d);
 		if (d.gone)
@@ -399,5 +421,23 @@ int imap_search_fts_update_batched(struct mbox *mb, size_t batch_max, const atom
 		}
 	if (rc < 0)
 		*error_r = imap_fts_error(mb);
+	return rc;
+}
+
+int imap_search_fts_update_batched(struct mbox *mb, size_t batch_max, const atomic_bool *stop,
+                                   char **error_r)
+{
+	uint32_t *seqs;
+	size_t n;
+	int rc;
+
+	if (mbox_fts_purge(mb) < 0) {
+		*error_r = imap_fts_error(mb);
+		return -1;
+	}
+	if (imap_search_fts_unindexed(mb, &seqs, &n, error_r) < 0)
+		return -1;
+	rc = imap_search_fts_index(mb, seqs, n, batch_max, stop, error_r);
+	free(seqs);
 	return rc;
 }

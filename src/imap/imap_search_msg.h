@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "../store/mbox.h"
+#include "../store/mime_buf.h"
 
 /*
  * What SEARCH, SORT and THREAD read of one message at a time, on a pool thread: header
@@ -71,13 +72,22 @@ const uint8_t *imap_msgdata_header(struct imap_msgdata *d, size_t *len_r);
 /* Write pending cache blobs and release everything. */
 void imap_msgdata_deinit(struct imap_msgdata *d);
 
+/* Sequence numbers (ascending, malloc'ed; NULL when none) of the messages of mb's view whose
+   text the full-text index lacks. One read of the index, milliseconds for 100,000 messages.
+   0, or -1 with *error_r malloc'ed. */
+int imap_search_fts_unindexed(struct mbox *mb, uint32_t **seqs_r, size_t *count_r, char **error_r);
+/* Index the text of messages seqs[0..count) (header values and text parts decoded,
+   mbox_fts_set), batch_max messages per index transaction (at most IMAP_MSGDATA_BATCH),
+   stopping between batches once *stop is set (stop may be NULL). A message whose file is
+   gone is left out. 0, or -1 with *error_r malloc'ed. */
+int imap_search_fts_index(struct mbox *mb, const uint32_t *seqs, size_t count, size_t batch_max,
+                          const atomic_bool *stop, char **error_r);
 /* Bring mb's full-text index up to date: the text of removed messages out (mbox_fts_purge),
-   every message it lacks in (header values and text parts decoded, mbox_fts_set), in
-   batches. 0, or -1 with *error_r malloc'ed. */
-int imap_search_fts_update(struct mbox *mb, char **error_r);
-/* The same, batch_max messages per index transaction (at most IMAP_MSGDATA_BATCH), stopping
-   between batches once *stop is set. */
+   then imap_search_fts_index() of every message it lacks. */
 int imap_search_fts_update_batched(struct mbox *mb, size_t batch_max, const atomic_bool *stop,
                                    char **error_r);
+/* The current message's text as the index holds it, appended: every header field as
+   "name: decoded value" lines (header NULL: not wanted), the decoded text parts. */
+void imap_search_fts_text(struct imap_msgdata *d, struct mime_buf *header, struct mime_buf *body);
 
 #endif

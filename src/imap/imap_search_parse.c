@@ -106,15 +106,23 @@ static bool imap_sk_string(const struct imap_arg *a, const char **s_r, size_t *l
 	return memchr(*s_r, '\0', *len_r) == NULL;
 }
 
+static const char *imap_sk_folded(struct imap_sk_parser *p, const char *s, size_t len,
+                                  size_t *len_r)
+{
+	struct mime_buf b = MIME_BUF_INIT;
+	const char *folded;
+
+	imap_search_fold(s, len, &b);
+	folded = mime_arena_strndup(&p->prog->arena, mime_buf_str(&b), b.len);
+	*len_r = b.len;
+	mime_buf_free(&b);
+	return folded;
+}
+
 static void imap_sk_set_folded(struct imap_sk_parser *p, struct imap_search_key *k, const char *s,
                                size_t len)
 {
-	struct mime_buf b = MIME_BUF_INIT;
-
-	imap_search_fold(s, len, &b);
-	k->str = mime_arena_strndup(&p->prog->arena, mime_buf_str(&b), b.len);
-	k->str_len = b.len;
-	mime_buf_free(&b);
+	k->str = imap_sk_folded(p, s, len, &k->str_len);
 }
 
 static bool imap_sk_number(const struct imap_arg *a, uint64_t *n_r)
@@ -207,6 +215,7 @@ static const struct imap_arg *imap_sk_args(struct imap_sk_parser *p, const struc
 				return imap_sk_fail(p, "Too many BODY and TEXT keys.");
 			k->str = mime_arena_strndup(&p->prog->arena, s, len);
 			k->str_len = len;
+			k->text_fold = imap_sk_folded(p, s, len, &k->text_fold_len);
 		}
 		return a->next;
 	case SK_ARG_DATE:

@@ -578,6 +578,15 @@ int mbox_fts_purge(struct mbox *mb)
 	return 0;
 }
 
+int mbox_fts_indexed(struct mbox *mb, uint32_t **uids_r, size_t *count_r)
+{
+	if (mbox_resume(mb) < 0)
+		return -1;
+	if (mbox_index_fts_indexed(mb->idx, mb->fi.id, uids_r, count_r) < 0)
+		return mbox_fail_index(mb);
+	return 0;
+}
+
 int mbox_fts_search(struct mbox *mb, enum mbox_search_scope scope, const char *needle,
                     uint32_t **uids_r, size_t *count_r)
 {

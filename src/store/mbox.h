@@ -287,6 +287,9 @@ int mbox_fts_set(struct mbox *mb, uint32_t uid, const char *header, const char *
 /* 1 when the message's text is indexed, 0 when not (the caller indexes it before a SEARCH
    relies on the index), -1. */
 int mbox_fts_has(struct mbox *mb, uint32_t uid);
+/* UIDs of the messages whose text is indexed, ascending, malloc'ed (NULL when none); with
+   UIDs of messages removed and not purged yet. Milliseconds for 100,000. 0 or -1. */
+int mbox_fts_indexed(struct mbox *mb, uint32_t **uids_r, size_t *count_r);
 /* About how many messages of folder (as for mbox_open()) the full-text index lacks, read
    without opening the folder: a few milliseconds for 100,000 messages. A folder the index
    does not know yet counts 0. 0, or -1 with *error_r (malloc'ed). */

@@ -132,9 +132,8 @@ int mbox_index_cache_get(struct mbox_index *idx, int64_t folder_id, uint32_t uid
    ascending, in one statement (one read transaction). The value is valid during the call
    only; fn returns 0 to go on. Returns the number of rows given, or -1. */
 typedef int mbox_index_cache_row_fn(uint32_t uid, const void *value, size_t len, void *ctx);
-int mbox_index_cache_range(struct mbox_index *idx, int64_t folder_id, int field,
-                           uint32_t uid_from, unsigned max_rows, mbox_index_cache_row_fn *fn,
-                           void *ctx);
+int mbox_index_cache_range(struct mbox_index *idx, int64_t folder_id, int field, uint32_t uid_from,
+                           unsigned max_rows, mbox_index_cache_row_fn *fn, void *ctx);
 
 /* ----- full text ----- */
 
@@ -148,6 +147,10 @@ int mbox_index_fts_set(struct mbox_index *idx, int64_t folder_id, uint32_t uid, 
                        const char *body);
 /* 1 when the message has text, 0 when not, -1. */
 int mbox_index_fts_has(struct mbox_index *idx, int64_t folder_id, uint32_t uid);
+/* UIDs (ascending, malloc'ed) of the folder's messages that have text, with those of removed
+   messages not purged yet: one walk of FTS5's small per-document table. */
+int mbox_index_fts_indexed(struct mbox_index *idx, int64_t folder_id, uint32_t **uids_r,
+                           size_t *count_r);
 /* Delete the text of up to max_rows removed messages (mbox_index_msg_delete() leaves it),
    oldest UIDs first; a UID the folder has again (a row written back after a lost expunge)
    keeps its text. The number of removed messages handled: below max_rows, none is left.

@@ -61,9 +61,8 @@ int mbox_index_cache_get(struct mbox_index *idx, int64_t folder_id, uint32_t uid
 	return ret;
 }
 
-int mbox_index_cache_range(struct mbox_index *idx, int64_t folder_id, int field,
-                           uint32_t uid_from, unsigned max_rows, mbox_index_cache_row_fn *fn,
-                           void *ctx)
+int mbox_index_cache_range(struct mbox_index *idx, int64_t folder_id, int field, uint32_t uid_from,
+                           unsigned max_rows, mbox_index_cache_row_fn *fn, void *ctx)
 {
 	/* The key is (folder, uid, field): one range of it, the other fields skipped by key. */
 	sqlite3_stmt *st = mix_stmt(idx, MIX_CACHE_RANGE,
@@ -329,6 +328,25 @@ static int mix_collect(struct mbox_index *idx, sqlite3_stmt *st, uint32_t **uids
 	*uids_r = uids;
 	*count_r = count;
 	return 0;
+}
+
+int mbox_index_fts_indexed(struct mbox_index *idx, int64_t folder_id, uint32_t **uids_r,
+                           size_t *count_r)
+{
+	/* fts_docsize: see mbox_index_fts_missing(). */
+	sqlite3_stmt *st = mix_stmt(idx, MIX_FTS_INDEXED,
+	                            "SELECT id FROM fts_docsize WHERE id BETWEEN ?1 AND ?2"
+	                            " ORDER BY id");
+	int ret;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, mix_fts_rowid(folder_id, 0));
+	sqlite3_bind_int64(st, 2, mix_fts_rowid(folder_id, UINT32_MAX));
+	ret = mix_collect(idx, st, uids_r, count_r);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return ret;
 }
 
 int mbox_index_fts_search(struct mbox_index *idx, int64_t folder_id,

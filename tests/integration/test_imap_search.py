@@ -731,3 +731,42 @@ def test_a_big_folder_is_indexed_in_the_background_after_select(make_imapd):
     typ, data = c.uid("SEARCH", None, "BODY", "zanzibarite")
     assert typ == "OK" and data[0].split() == [b"6"]
     c.logout()
+
+
+def test_a_first_body_search_of_an_unindexed_folder_reads_it_and_has_it_indexed(make_imapd):
+    """More texts missing than a search indexes itself (300 > 256): the search reads those
+    messages directly (same folding as the index: QP decoded, Unicode case) and answers at
+    once; then the index is built in the background, even with the SELECT trigger off, and
+    the next search gives the same answer from it."""
+    m = make_imapd("imap.fts_background_min = 0\n")
+    want = []
+    for i in range(1, 301):
+        if i % 3 == 0:
+            body = f"message {i} about a Zanzibarite"
+            want.append(i)
+        elif i % 3 == 1:
+            body = f"message {i} about nothing"
+        else:
+            body = None
+        if body is None:
+            raw = (f"From: x@example.org\r\nSubject: qp {i}\r\nMIME-Version: 1.0\r\n"
+                   "Content-Type: text/plain; charset=utf-8\r\n"
+                   "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+                   "=C3=89T=C3=89 zanzi=\r\nbarite\r\n").encode()
+            want.append(i)
+            put(m, raw, flags="S")
+        else:
+            put(m, message(subject=f"m {i}", body=body), flags="S")
+    want.sort()
+    c = login(m)
+    assert c.select("INBOX")[0] == "OK"
+    assert _indexed_texts(m) == 0
+    typ, data = c.uid("SEARCH", None, "BODY", "ZANZIBARITE")
+    assert typ == "OK" and [int(x) for x in data[0].split()] == want
+    c.literal = "\u00e9t\u00e9".encode()
+    typ, data = c.uid("SEARCH", "CHARSET", "UTF-8", "BODY")
+    assert typ == "OK" and [int(x) for x in data[0].split()] == [i for i in want if i % 3 == 2]
+    wait_until(lambda: _indexed_texts(m) == 300, timeout=60)
+    typ, data = c.uid("SEARCH", None, "BODY", "ZANZIBARITE")
+    assert typ == "OK" and [int(x) for x in data[0].split()] == want
+    c.logout()

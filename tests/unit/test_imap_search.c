@@ -10,36 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imap_args_harness.h"
 #include "imap_parser.h"
 #include "imap_search.h"
 #include "imap_seqset.h"
-
-static struct imap_parser *parser;
-
-/* The arguments of "t SEARCH <args>", parsed by the real command parser. */
-static const struct imap_arg *args_of(const char *args)
-{
-	struct imap_parser_limits limits;
-	char line[70000];
-	size_t used;
-	int n;
-
-	imap_parser_free(&parser);
-	imap_parser_limits_default(&limits, true);
-	parser = imap_parser_new(&limits, IMAP_PARSER_UTF8);
-	n = snprintf(line, sizeof(line), "t SEARCH %s\r\n", args);
-	assert_true(n > 0 && (size_t)n < sizeof(line));
-	for (size_t pos = 0;; pos += used) {
-		enum imap_parse_result res =
-		    imap_parser_feed(parser, (const uint8_t *)line + pos, (size_t)n - pos, &used);
-
-		if (res == IMAP_PARSE_COMMAND)
-			break;
-		assert_int_equal(res, IMAP_PARSE_LITERAL);
-		assert_int_equal(imap_parser_literal_buffer(parser), 0);
-	}
-	return imap_parser_command(parser)->args;
-}
 
 static const char *op_names[] = {
     [IMAP_SK_ALL] = "ALL",       [IMAP_SK_AND] = "AND",
@@ -90,7 +64,7 @@ static char *program(const char *args)
 	struct imap_search_prog *prog;
 	struct mime_buf b = MIME_BUF_INIT;
 	const char *error;
-	int rc = imap_search_parse(args_of(args), &prog, &error);
+	int rc = imap_search_parse(ih_search_args(args), &prog, &error);
 	char *s;
 
 	if (rc == IMAP_SEARCH_BAD)
@@ -219,19 +193,20 @@ static void test_charset_and_return(void **state)
 	check("CHARSET us-ascii ALL", "ALL");
 	check("CHARSET ISO-8859-1 ALL", "BADCHARSET: [BADCHARSET (UTF-8 US-ASCII)] Unsupported "
 	                                "charset.");
-	assert_int_equal(imap_search_parse(args_of("RETURN () CHARSET UTF-8 SEEN"), &prog, &error),
-	                 0);
+	assert_int_equal(
+	    imap_search_parse(ih_search_args("RETURN () CHARSET UTF-8 SEEN"), &prog, &error), 0);
 	assert_true(prog->esearch);
 	assert_int_equal(prog->ret, IMAP_SEARCH_RETURN_ALL);
 	imap_search_prog_free(&prog);
-	assert_int_equal(imap_search_parse(args_of("RETURN (min COUNT) ALL"), &prog, &error), 0);
+	assert_int_equal(imap_search_parse(ih_search_args("RETURN (min COUNT) ALL"), &prog, &error),
+	                 0);
 	assert_int_equal(prog->ret, IMAP_SEARCH_RETURN_MIN | IMAP_SEARCH_RETURN_COUNT);
 	imap_search_prog_free(&prog);
-	assert_int_equal(imap_search_parse(args_of("ALL"), &prog, &error), 0);
+	assert_int_equal(imap_search_parse(ih_search_args("ALL"), &prog, &error), 0);
 	assert_false(prog->esearch);
 	assert_false(prog->has_modseq);
 	imap_search_prog_free(&prog);
-	assert_int_equal(imap_search_parse(args_of("OR MODSEQ 4 ALL"), &prog, &error), 0);
+	assert_int_equal(imap_search_parse(ih_search_args("OR MODSEQ 4 ALL"), &prog, &error), 0);
 	assert_true(prog->has_modseq);
 	imap_search_prog_free(&prog);
 }
@@ -255,20 +230,20 @@ static void test_return_save(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		assert_int_equal(imap_search_parse(args_of(rows[i].args), &prog, &error), 0);
+		assert_int_equal(imap_search_parse(ih_search_args(rows[i].args), &prog, &error), 0);
 		assert_true(prog->save);
 		assert_true(prog->esearch);
 		assert_int_equal(prog->ret, rows[i].ret);
 		imap_search_prog_free(&prog);
 	}
-	assert_int_equal(imap_search_parse(args_of("RETURN (MIN) ALL"), &prog, &error), 0);
+	assert_int_equal(imap_search_parse(ih_search_args("RETURN (MIN) ALL"), &prog, &error), 0);
 	assert_false(prog->save);
 	imap_search_prog_free(&prog);
 	/* "$" holds UIDs: it is no sequence number to check against the message count */
-	assert_int_equal(imap_search_parse(args_of("$"), &prog, &error), 0);
+	assert_int_equal(imap_search_parse(ih_search_args("$"), &prog, &error), 0);
 	assert_false(prog->has_seqnums);
 	imap_search_prog_free(&prog);
-	assert_int_equal(imap_search_parse(args_of("$ 1"), &prog, &error), 0);
+	assert_int_equal(imap_search_parse(ih_search_args("$ 1"), &prog, &error), 0);
 	assert_true(prog->has_seqnums);
 	imap_search_prog_free(&prog);
 }
@@ -281,14 +256,14 @@ static void test_args_ask_for_save(void **state)
 
 	(void)state;
 	assert_int_equal(
-	    imap_search_parse(args_of("RETURN (SAVE) CHARSET KOI8-R ALL"), &prog, &error),
+	    imap_search_parse(ih_search_args("RETURN (SAVE) CHARSET KOI8-R ALL"), &prog, &error),
 	    IMAP_SEARCH_BADCHARSET);
-	assert_true(imap_search_args_save(args_of("RETURN (SAVE) CHARSET KOI8-R ALL")));
-	assert_true(imap_search_args_save(args_of("RETURN (MIN save) CHARSET KOI8-R ALL")));
-	assert_false(imap_search_args_save(args_of("RETURN (MIN) CHARSET KOI8-R ALL")));
-	assert_false(imap_search_args_save(args_of("RETURN () ALL")));
-	assert_false(imap_search_args_save(args_of("CHARSET KOI8-R SAVE")));
-	assert_false(imap_search_args_save(args_of("RETURN SAVE")));
+	assert_true(imap_search_args_save(ih_search_args("RETURN (SAVE) CHARSET KOI8-R ALL")));
+	assert_true(imap_search_args_save(ih_search_args("RETURN (MIN save) CHARSET KOI8-R ALL")));
+	assert_false(imap_search_args_save(ih_search_args("RETURN (MIN) CHARSET KOI8-R ALL")));
+	assert_false(imap_search_args_save(ih_search_args("RETURN () ALL")));
+	assert_false(imap_search_args_save(ih_search_args("CHARSET KOI8-R SAVE")));
+	assert_false(imap_search_args_save(ih_search_args("RETURN SAVE")));
 }
 
 static char *repeat(const char *a, unsigned n, const char *mid, const char *b, unsigned m)
@@ -406,6 +381,6 @@ int main(void)
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
-	imap_parser_free(&parser);
+	ih_search_args_free();
 	return rc;
 }

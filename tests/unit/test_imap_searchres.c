@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "imap_args_harness.h"
 #include "imap_parser.h"
 #include "imap_search.h"
 #include "imap_seqset.h"
@@ -70,25 +71,6 @@ static void test_what_save_keeps(void **state)
 	check_saved(COUNT, &none, "");
 }
 
-static struct imap_parser *parser;
-
-static const struct imap_arg *args_of(const char *args)
-{
-	struct imap_parser_limits limits;
-	char line[1024];
-	size_t used;
-	int n;
-
-	imap_parser_free(&parser);
-	imap_parser_limits_default(&limits, true);
-	parser = imap_parser_new(&limits, IMAP_PARSER_UTF8);
-	n = snprintf(line, sizeof(line), "t SEARCH %s\r\n", args);
-	assert_true(n > 0 && (size_t)n < sizeof(line));
-	assert_int_equal(imap_parser_feed(parser, (const uint8_t *)line, (size_t)n, &used),
-	                 IMAP_PARSE_COMMAND);
-	return imap_parser_command(parser)->args;
-}
-
 /* The UIDs (uid) or sequence numbers a search finds, "1 2 3"; "BAD" when prepare refuses. */
 static const char *found(struct mbox *mb, const struct imap_seqset *saved, const char *criteria,
                          bool uid)
@@ -100,7 +82,8 @@ static const char *found(struct mbox *mb, const struct imap_seqset *saved, const
 	char *run_error = NULL;
 	size_t len = 0;
 
-	assert_int_equal(imap_search_parse(args_of(criteria), &prog, &error), IMAP_SEARCH_OK);
+	assert_int_equal(imap_search_parse(ih_search_args(criteria), &prog, &error),
+	                 IMAP_SEARCH_OK);
 	if (imap_search_prepare(prog, mb, saved, &error) < 0) {
 		imap_search_prog_free(&prog);
 		return "BAD";
@@ -176,7 +159,7 @@ static void test_dollar_as_a_search_key(void **state)
 
 static int teardown(void **state)
 {
-	imap_parser_free(&parser);
+	ih_search_args_free();
 	return mh_teardown(state);
 }
 
