@@ -199,6 +199,18 @@ static void imap_fetch_vanished_flush(struct imap_session *s, struct mime_buf *b
 
 /* RFC 7162 3.2.6: UIDs of the set that are no longer in the folder, up to the last UID ever
    given. Without an expunge log every such UID is reported, which 3.2.6 allows. */
+/* "lo:hi", or "lo" alone, after a comma unless it is the first since start. */
+static void imap_vanished_range(struct mime_buf *b, size_t start, uint32_t lo, uint32_t hi)
+{
+	if (b->len > start)
+		mime_buf_append_c(b, ',');
+	mime_buf_append_uint(b, lo);
+	if (hi != lo) {
+		mime_buf_append_c(b, ':');
+		mime_buf_append_uint(b, hi);
+	}
+}
+
 static void imap_fetch_vanished(struct imap_session *s, const struct imap_arg *set_arg)
 {
 	struct mbox *mb = s->sel->mb;
@@ -225,14 +237,13 @@ static void imap_fetch_vanished(struct imap_session *s, const struct imap_arg *s
 				uint32_t u = mbox_uid(mb, seq);
 
 				if (u > next)
-					mime_buf_printf(&b, "%s%u:%u", b.len > start ? "," : "",
-					                next, u - 1);
+					imap_vanished_range(&b, start, next, u - 1);
 				next = u + 1;
 				imap_fetch_vanished_flush(s, &b, start, false);
 			}
 		}
 		if (next <= hi && next != 0)
-			mime_buf_printf(&b, "%s%u:%u", b.len > start ? "," : "", next, hi);
+			imap_vanished_range(&b, start, next, hi);
 		imap_fetch_vanished_flush(s, &b, start, false);
 	}
 	imap_fetch_vanished_flush(s, &b, start, true);

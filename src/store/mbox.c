@@ -86,6 +86,16 @@ static int mbox_open_dirs(struct mbox *mb)
 	return 0;
 }
 
+/* root/folder, or root for INBOX (""); malloc'ed, NULL when out of memory. */
+static char *mbox_folder_path(const char *root, const char *folder)
+{
+	char *path;
+
+	if (asprintf(&path, "%s%s%s", root, folder[0] != '\0' ? "/" : "", folder) < 0)
+		return NULL;
+	return path;
+}
+
 static struct mbox *mbox_alloc(const char *root, const char *folder)
 {
 	struct mbox *mb = calloc(1, sizeof(*mb));
@@ -95,9 +105,8 @@ static struct mbox *mbox_alloc(const char *root, const char *folder)
 	mb->dir_fd = mb->cur_fd = mb->new_fd = mb->tmp_fd = mb->lock_fd = -1;
 	mb->root = strdup(root);
 	mb->folder = strdup(folder);
-	if (mb->root == NULL || mb->folder == NULL ||
-	    asprintf(&mb->path, "%s%s%s", root, folder[0] != '\0' ? "/" : "", folder) < 0) {
-		mb->path = NULL;
+	mb->path = mbox_folder_path(root, folder);
+	if (mb->root == NULL || mb->folder == NULL || mb->path == NULL) {
 		mbox_close(&mb);
 		return NULL;
 	}
@@ -510,9 +519,9 @@ int mbox_fts_set(struct mbox *mb, uint32_t uid, const char *header, const char *
 /* Wait for a rows job of this process on the folder (mbox_rows_job.c). */
 static int mbox_wait_rows(const char *maildir_root, const char *folder)
 {
-	char *path;
+	char *path = mbox_folder_path(maildir_root, folder);
 
-	if (asprintf(&path, "%s%s%s", maildir_root, folder[0] != '\0' ? "/" : "", folder) < 0)
+	if (path == NULL)
 		return -1;
 	mbox_rows_job_wait_folder(path);
 	free(path);

@@ -628,7 +628,7 @@ def test_uid_fetch_vanished_reports_expunged_uids_with_qresync(imapd):
     r.send(b"N NOOP\r\n")
     r.until_tagged("N")
     out = raw_fetch(r, "F UID FETCH 1:5 (FLAGS) (CHANGEDSINCE 1 VANISHED)")
-    assert b"* VANISHED (EARLIER) 2:2,4:4" in out or b"* VANISHED (EARLIER) 2,4" in out
+    assert b"* VANISHED (EARLIER) 2,4" in out
     assert tagged(out) == "F OK Fetch completed."
     r.close()
 

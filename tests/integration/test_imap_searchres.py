@@ -143,7 +143,7 @@ def test_uid_fetch_dollar_vanished_names_the_saved_uids_expunged_since(imapd):
     assert "* VANISHED 3" in run(r, "EXPUNGE", "C")
     lines = run(r, "UID FETCH $ (FLAGS) (CHANGEDSINCE 1 VANISHED)", "D")
     # (imap_fetch_vanished writes single UIDs as "3:3")
-    assert {"* VANISHED (EARLIER) 3", "* VANISHED (EARLIER) 3:3"} & set(lines), lines
+    assert "* VANISHED (EARLIER) 3" in lines, lines
     assert sorted(flags_of(lines)) == [2, 3] and lines[-1].startswith("D OK")
     r.close()
 
