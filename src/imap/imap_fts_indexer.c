@@ -9,7 +9,8 @@
    - at the lowest CPU priority (nice 19), so sessions and deliveries on the same cores go
      first;
    - in small transactions (FTS_BATCH messages), so a session's own index writes wait for
-     at most one short batch;
+     at most one short batch, and none begins while a session of this process has begun a
+     write in the last 100 ms (MBOX_OPEN_BACKGROUND): a burst of STOREs goes first;
    - on a handle of its own that leaves new/ alone (MBOX_OPEN_LEAVE_NEW): new mail keeps its
      \Recent for the user's session;
    - one at a time per worker process; a SELECT meanwhile starts none (the next one after it
@@ -57,8 +58,7 @@ static pthread_cond_t indexer_done = PTHREAD_COND_INITIALIZER;
 static bool indexer_running;
 static atomic_bool indexer_stop;
 
-static bool state_same(const struct imap_fts_folder_state *a,
-                       const struct imap_fts_folder_state *b)
+static bool state_same(const struct imap_fts_folder_state *a, const struct imap_fts_folder_state *b)
 {
 	return a->uidvalidity == b->uidvalidity && a->uidnext == b->uidnext &&
 	       a->exists == b->exists;
@@ -121,7 +121,8 @@ static void indexer_run(const struct fts_indexer *ix)
 	}
 	free(error);
 	error = NULL;
-	if (mbox_open_flags(ix->root, ix->folder, MBOX_OPEN_LEAVE_NEW, &mb, &error) < 0 ||
+	if (mbox_open_flags(ix->root, ix->folder, MBOX_OPEN_LEAVE_NEW | MBOX_OPEN_BACKGROUND, &mb,
+	                    &error) < 0 ||
 	    imap_search_fts_update_batched(mb, FTS_BATCH, &indexer_stop, &error) < 0) {
 		/* Nothing lost: a search reads what is not indexed, and starts this again. */
 		log_warning("full-text indexing of %s folder=%s: %s", log_esc(ix->root),

@@ -33,7 +33,6 @@ struct imap_hdr_pending {
 	char *val[IMAP_HDR_COUNT];
 	size_t len[IMAP_HDR_COUNT];
 	struct mime_buf lines; /* the header lines entry, for FETCH (mime_hdrcache.h) */
-	bool write_lines;      /* false: the entry is in the index already */
 };
 
 void imap_msgdata_init(struct imap_msgdata *d, struct mbox *mb)
@@ -53,10 +52,8 @@ static void imap_msgdata_flush(struct imap_msgdata *d)
 				(void)mbox_cache_set(d->mb, d->pending[i].uid,
 				                     imap_hdr_fields[h].field, d->pending[i].val[h],
 				                     d->pending[i].len[h]);
-			if (d->pending[i].write_lines)
-				(void)mbox_cache_set(d->mb, d->pending[i].uid, MBOX_CACHE_HDR_LINES,
-				                     d->pending[i].lines.p,
-				                     d->pending[i].lines.len);
+			(void)mbox_cache_set(d->mb, d->pending[i].uid, MBOX_CACHE_HDR_LINES,
+			                     d->pending[i].lines.p, d->pending[i].lines.len);
 		}
 		(void)mbox_batch_commit(d->mb);
 	}
@@ -181,8 +178,10 @@ static const uint8_t *imap_msgdata_cached_lines(struct imap_msgdata *d, size_t *
 	return data;
 }
 
-/* Every field not yet held, from the header lines entry or the file; queued for the cache
-   when one of them is there. */
+/* Every field not yet held, from the header lines entry or the file. Read from the file, they
+   are queued for the cache with the header lines entry; read from the entry, nothing is
+   written: the entry answers the next search as fast as eight blobs would, and writing
+   800,000 blobs made a first FROM search of a listed 100,000-message folder take 7 s. */
 static void imap_msgdata_from_file(struct imap_msgdata *d)
 {
 	size_t hlen = 0;
@@ -193,7 +192,7 @@ static void imap_msgdata_from_file(struct imap_msgdata *d)
 
 	if (!from_lines)
 		hdr = imap_msgdata_header(d, &hlen);
-	if (hdr != NULL) {
+	if (hdr != NULL && !from_lines) {
 		if (d->npending % IMAP_MSGDATA_BATCH == 0) {
 			d->pending = realloc(d->pending, (d->npending + IMAP_MSGDATA_BATCH) *
 			                                     sizeof(*d->pending));
@@ -205,9 +204,7 @@ static void imap_msgdata_from_file(struct imap_msgdata *d)
 		/* the header is at hand: FETCH's header lines come with the values (an empty
 		   entry when too big) */
 		pend->lines = (struct mime_buf)MIME_BUF_INIT;
-		pend->write_lines = !from_lines;
-		if (!from_lines)
-			(void)mime_hdrcache_build(hdr, hlen, &pend->lines);
+		(void)mime_hdrcache_build(hdr, hlen, &pend->lines);
 	}
 	for (int h = 0; h < IMAP_HDR_COUNT; h++) {
 		struct mime_field f;

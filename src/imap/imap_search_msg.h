@@ -17,9 +17,11 @@
  * MBOX_CACHE_HDR_* field is the value of the first such header field of the message,
  * unfolded (mime_unfold: line ends removed, blanks trimmed), NOT decoded (RFC 2047 words
  * stay); an empty blob when the message has no such field. The eight HDR fields of a
- * message are always written together, in one index transaction per batch of messages, the
- * first time one of them is needed and missing, so a message's file is read once; FETCH's
- * header lines entry (MBOX_CACHE_HDR_LINES, mime_hdrcache.h) is written with them.
+ * message are always written together, in one index transaction per batch of messages, when
+ * one of them is needed and missing and the message's file has to be read for it, so a file
+ * is read once; FETCH's header lines entry (MBOX_CACHE_HDR_LINES, mime_hdrcache.h) is
+ * written with them. A message that has a header lines entry and no blobs is read from the
+ * entry (it holds all eight fields), and no blob is written for it.
  */
 
 enum imap_hdr {

@@ -34,6 +34,8 @@ int mbox_resume(struct mbox *mb)
 		free(error);
 		return -1;
 	}
+	if (mb->background)
+		mbox_index_set_background(mb->idx);
 	return 0;
 }
 
@@ -119,8 +121,12 @@ static int mbox_open_index(struct mbox *mb, char **error_r)
 {
 	mbox_rows_job_wait_folder(mb->path);
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (mb->idx == NULL && mbox_index_open(mb->root, &mb->idx, error_r) < 0)
-			return -1;
+		if (mb->idx == NULL) {
+			if (mbox_index_open(mb->root, &mb->idx, error_r) < 0)
+				return -1;
+			if (mb->background)
+				mbox_index_set_background(mb->idx);
+		}
 		if (mbox_keywords_refresh(mb) == 0 && mbox_load(mb) == 0 &&
 		    mbox_sync(mb, mbox_sync_trust_record(mb) ? 0 : MBOX_SYNC_FORCE, NULL) == 0)
 			return 0;
@@ -157,6 +163,7 @@ int mbox_open_flags(const char *maildir_root, const char *folder, unsigned int f
 	}
 	mb->defer_rows = (flags & MBOX_OPEN_DEFER_ROWS) != 0;
 	mb->leave_new = (flags & MBOX_OPEN_LEAVE_NEW) != 0;
+	mb->background = (flags & MBOX_OPEN_BACKGROUND) != 0;
 	if (mbox_open_index(mb, error_r) < 0) {
 		mbox_close(&mb);
 		return -1;

@@ -55,6 +55,9 @@ int mbox_open(const char *maildir_root, const char *folder, struct mbox **mb_r, 
 /* Its syncs leave new/ alone: a handle that only reads for itself (background indexing) must
    not make new mail lose \Recent for the user's own session, which moves it. */
 #define MBOX_OPEN_LEAVE_NEW 0x02u
+/* Its index writes give way to those of the process's other handles (mbox_index_begin()):
+   background work must not slow a user's commands down. */
+#define MBOX_OPEN_BACKGROUND 0x04u
 int mbox_open_flags(const char *maildir_root, const char *folder, unsigned int flags,
                     struct mbox **mb_r, char **error_r);
 /* Until every thread started by MBOX_OPEN_DEFER_ROWS opens has committed (or failed, which

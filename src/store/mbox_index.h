@@ -74,8 +74,14 @@ int mbox_index_recreate(struct mbox_index **idxp, char **error_r);
 const char *mbox_index_error(const struct mbox_index *idx);
 bool mbox_index_corrupt(const struct mbox_index *idx);
 
-/* A write transaction (BEGIN IMMEDIATE). Not nested. */
+/* A write transaction (BEGIN IMMEDIATE). Not nested. On a background connection it first
+   waits, up to MBOX_INDEX_YIELD_MAX_MS, until no other connection of this process has begun
+   one for MBOX_INDEX_YIELD_QUIET_MS: a user's burst of STOREs or APPENDs goes first. */
 int mbox_index_begin(struct mbox_index *idx);
+/* Mark a connection as doing background work (the full-text indexer). */
+void mbox_index_set_background(struct mbox_index *idx);
+#define MBOX_INDEX_YIELD_QUIET_MS 100
+#define MBOX_INDEX_YIELD_MAX_MS 2000
 int mbox_index_commit(struct mbox_index *idx);
 /* A read transaction: what is read between the two is one consistent state. */
 int mbox_index_begin_read(struct mbox_index *idx);

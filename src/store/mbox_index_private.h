@@ -41,6 +41,7 @@ struct mbox_index {
 	char *path;
 	sqlite3_stmt *stmts[MIX_STMT_COUNT];
 	bool corrupt;
+	bool background; /* mbox_index_set_background() */
 	/* The folder whose msgs_gen this batch has changed already (0: none). */
 	int64_t touched_folder;
 	char error[512];

@@ -87,6 +87,7 @@ struct mbox {
 	bool defer_rows;
 	/* MBOX_OPEN_LEAVE_NEW: syncs never move files out of new/. */
 	bool leave_new;
+	bool background; /* MBOX_OPEN_BACKGROUND */
 	/* A sync's rows job being filled (mbox_rows_job.c); mb->idx is its connection. */
 	struct mbox_rows_job *rows_job;
 

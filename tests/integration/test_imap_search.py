@@ -244,6 +244,15 @@ def test_header_search_is_answered_from_the_cache_after_the_first_time(imapd):
     r.close()
 
 
+def _cache_rows(m):
+    import sqlite3
+    db = sqlite3.connect(f"file:{maildir(m) / 'maild-index.sqlite'}?mode=ro", uri=True)
+    try:
+        return db.execute("SELECT count(*) FROM cache").fetchone()[0]
+    finally:
+        db.close()
+
+
 def test_a_first_header_search_after_a_listing_reads_the_header_lines_fetch_left(imapd):
     put(imapd, message("listed subject", frm="Carol Lister <carol@remote.test>"))
     r = session(imapd)
@@ -254,10 +263,14 @@ def test_a_first_header_search_after_a_listing_reads_the_header_lines_fetch_left
     data = path.read_bytes()
     path.write_bytes(data.replace(b"listed subject", b"edited subject")
                      .replace(b"Carol Lister", b"Edith Editor"))
+    rows_before = _cache_rows(imapd)
     # no search ran yet: the answers come from that entry, not from the file
     assert search(r, "SUBJECT listed") == [1]
     assert search(r, "FROM carol") == [1]
     assert search(r, "FROM edith") == []
+    # and nothing is copied out of the entry into the index: it answers again
+    assert _cache_rows(imapd) == rows_before
+    assert search(r, "SUBJECT listed") == [1]
     # keys the entry does not hold still read the file
     assert search(r, "BODY much") == [1]
     r.close()

@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "mbox.h"
 #include "mbox_harness.h"
+#include "mbox_index.h"
 
 static const char msg1[] = "Subject: hello\r\n\r\nThe Zanzibarite is a mineral.\r\n";
 
@@ -305,6 +307,47 @@ static void test_cache_blobs_round_trip_and_go_with_expunge(void **state)
 	mbox_close(&mb);
 }
 
+static double monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+/* A background handle (the full-text indexer's) begins no write while a user's handle wrote
+   in the last MBOX_INDEX_YIELD_QUIET_MS, whether in a batch or a write of its own; its own
+   writes do not hold it back. Only lower bounds: sleeps are never shorter. */
+static void test_a_background_handle_writes_after_the_user_is_quiet(void **state)
+{
+	const char *root = *state;
+	struct mbox *user = mh_open(root, "");
+	struct mbox *bg = NULL;
+	char *error = NULL;
+	double t0;
+
+	append_text(user, msg1, 0);
+	assert_int_equal(
+	    mbox_open_flags(root, "", MBOX_OPEN_LEAVE_NEW | MBOX_OPEN_BACKGROUND, &bg, &error), 0);
+	/* a write of its own (autocommit) */
+	assert_int_equal(mbox_cache_set(user, 1, MBOX_CACHE_HDR_SUBJECT, "a", 1), 0);
+	t0 = monotonic_ms();
+	assert_int_equal(mbox_batch_begin(bg), 0);
+	assert_true(monotonic_ms() - t0 >= MBOX_INDEX_YIELD_QUIET_MS * 0.9);
+	assert_int_equal(mbox_fts_set(bg, 1, "Subject: hello", "zanzibarite"), 0);
+	assert_int_equal(mbox_batch_commit(bg), 0);
+	/* a batch */
+	assert_int_equal(mbox_batch_begin(user), 0);
+	assert_int_equal(mbox_cache_set(user, 1, MBOX_CACHE_HDR_FROM, "b", 1), 0);
+	assert_int_equal(mbox_batch_commit(user), 0);
+	t0 = monotonic_ms();
+	assert_int_equal(mbox_batch_begin(bg), 0);
+	assert_true(monotonic_ms() - t0 >= MBOX_INDEX_YIELD_QUIET_MS * 0.9);
+	assert_int_equal(mbox_batch_commit(bg), 0);
+	mbox_close(&bg);
+	mbox_close(&user);
+}
+
 /* An idle session's handle gives its index connection back; every operation after that
    opens it again, and what was learned before is kept. */
 static void test_suspended_handle_reopens_its_index_on_demand(void **state)
@@ -336,7 +379,8 @@ static void test_suspended_handle_reopens_its_index_on_demand(void **state)
 	assert_int_equal(mbox_msg(mb, 1, &info), 1);
 	assert_true(info.flags & MBOX_FLAG_SEEN);
 	mbox_suspend(mb);
-	assert_int_equal(mbox_fts_set(mb, uid, "Subject: hello", "The Zanzibarite is a mineral."), 0);
+	assert_int_equal(mbox_fts_set(mb, uid, "Subject: hello", "The Zanzibarite is a mineral."),
+	                 0);
 	mbox_suspend(mb);
 	assert_int_equal(mbox_fts_search(mb, MBOX_SEARCH_BODY, "zanzibar", &found, &n), 0);
 	assert_int_equal(n, 1);
@@ -360,7 +404,8 @@ static void test_cache_runs_read_ascending_uids_in_chunks(void **state)
 		if (uid % 3 == 0)
 			continue;
 		snprintf(value, sizeof(value), "from %u", uid);
-		assert_int_equal(mbox_cache_set(mb, uid, MBOX_CACHE_HDR_FROM, value, strlen(value)), 0);
+		assert_int_equal(mbox_cache_set(mb, uid, MBOX_CACHE_HDR_FROM, value, strlen(value)),
+		                 0);
 	}
 	assert_int_equal(mbox_cache_set(mb, 5, MBOX_CACHE_HDR_SUBJECT, "other field", 11), 0);
 	run = mbox_cache_run_new(mb, MBOX_CACHE_HDR_FROM);
@@ -390,23 +435,26 @@ static void test_cache_runs_read_ascending_uids_in_chunks(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_append_stores_durably_with_flags_and_date, mh_setup,
-	                                    mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_append_stores_durably_with_flags_and_date,
+	                                    mh_setup, mh_teardown),
 	    cmocka_unit_test_setup_teardown(test_append_from_fd_counts_bare_lf_in_rfc822_size,
 	                                    mh_setup, mh_teardown),
 	    cmocka_unit_test_setup_teardown(test_append_quota_at_the_limit_and_one_past, mh_setup,
 	                                    mh_teardown),
 	    cmocka_unit_test_setup_teardown(test_copy_links_keeps_flags_and_maps_keywords, mh_setup,
 	                                    mh_teardown),
-	    cmocka_unit_test_setup_teardown(test_move_expunges_from_the_source, mh_setup, mh_teardown),
-	    cmocka_unit_test_setup_teardown(test_suspended_handle_reopens_its_index_on_demand, mh_setup,
+	    cmocka_unit_test_setup_teardown(test_move_expunges_from_the_source, mh_setup,
 	                                    mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_suspended_handle_reopens_its_index_on_demand,
+	                                    mh_setup, mh_teardown),
 	    cmocka_unit_test_setup_teardown(test_full_text_search_is_a_substring_match, mh_setup,
 	                                    mh_teardown),
 	    cmocka_unit_test_setup_teardown(test_cache_runs_read_ascending_uids_in_chunks, mh_setup,
 	                                    mh_teardown),
-	    cmocka_unit_test_setup_teardown(test_cache_blobs_round_trip_and_go_with_expunge, mh_setup,
-	                                    mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_cache_blobs_round_trip_and_go_with_expunge,
+	                                    mh_setup, mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_a_background_handle_writes_after_the_user_is_quiet,
+	                                    mh_setup, mh_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
