@@ -67,13 +67,18 @@ static void imap_msgdata_flush(struct imap_msgdata *d)
 
 static void imap_msgdata_reset(struct imap_msgdata *d)
 {
+	free(d->lines);
+	d->lines = NULL;
+	d->lines_len = 0;
+	d->lines_tried = false;
 	for (int h = 0; h < IMAP_HDR_COUNT; h++) {
 		free(d->hdr[h]);
 		d->hdr[h] = NULL;
 		d->hdr_have[h] = false;
 	}
-	if (d->map != NULL)
+	if (d->mapped)
 		munmap((void *)d->map, d->map_len);
+	d->mapped = false;
 	d->map = NULL;
 	d->map_len = d->header_len = 0;
 	d->file_tried = false;
@@ -99,6 +104,9 @@ void imap_msgdata_deinit(struct imap_msgdata *d)
 	for (int h = 0; h < IMAP_HDR_COUNT; h++)
 		mbox_cache_run_free(&d->run[h]);
 	mbox_cache_run_free(&d->lines_run);
+	free(d->buf);
+	d->buf = NULL;
+	d->buf_size = 0;
 }
 
 static void imap_msgdata_map(struct imap_msgdata *d)
@@ -113,12 +121,36 @@ static void imap_msgdata_map(struct imap_msgdata *d)
 		d->gone = true; /* expunged by someone else: the next sync reports it */
 		return;
 	}
-	if (fstat(fd, &st) == 0 && st.st_size > 0) {
+	if (fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size <= IMAP_MSGDATA_READ_MAX) {
+		/* Read, not mapped: unmapping in a process with other busy threads (the
+		   indexer, other searches) costs a TLB shootdown on every core, a seventh of
+		   a whole-folder scan's time. */
+		size_t size = (size_t)st.st_size, got = 0;
+
+		if (d->buf_size < size) {
+			free(d->buf);
+			d->buf_size = size < 64 * 1024 ? 64 * 1024 : size;
+			d->buf = malloc(d->buf_size);
+			if (d->buf == NULL)
+				fatal("out of memory");
+		}
+		while (got < size) {
+			ssize_t n = pread(fd, d->buf + got, size - got, (off_t)got);
+
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+		}
+		d->map = got > 0 ? d->buf : NULL;
+		d->map_len = got;
+		d->header_len = mime_header_size(d->map, d->map_len);
+	} else if (st.st_size > 0) {
 		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (p != MAP_FAILED) {
 			d->map = p;
 			d->map_len = (size_t)st.st_size;
 			d->header_len = mime_header_size(d->map, d->map_len);
+			d->mapped = true;
 		}
 	}
 	close(fd);
@@ -154,45 +186,52 @@ static char *imap_strndup(const void *p, size_t len)
 
 /* The message's header lines entry, when FETCH left one: a header section holding every
    field searched here, in file order (mime_hdrcache.h), so a first search after a client
-   listed the folder reads the index rather than 100,000 files. NULL otherwise; *owned_r is
-   to be freed. */
-static const uint8_t *imap_msgdata_cached_lines(struct imap_msgdata *d, size_t *len_r,
-                                                void **owned_r)
+   listed the folder reads the index rather than 100,000 files. Kept for the message: NULL
+   when there is none or it is empty (the fields were too big for one). */
+static const uint8_t *imap_msgdata_lines(struct imap_msgdata *d, size_t *len_r)
 {
-	void *data;
-	size_t len;
-	int ret;
+	if (!d->lines_tried) {
+		void *data;
+		size_t len;
 
-	*owned_r = NULL;
-	if (d->lines_run == NULL &&
-	    (d->lines_run = mbox_cache_run_new(d->mb, MBOX_CACHE_HDR_LINES)) == NULL)
-		fatal("out of memory");
-	ret = mbox_cache_run_get(d->lines_run, d->info.uid, &data, &len);
-	if (ret != 1)
-		return NULL;
-	*owned_r = data;
-	/* empty: the fields were too big for an entry */
-	if (len == 0)
-		return NULL;
-	*len_r = len;
-	return data;
+		d->lines_tried = true;
+		if (d->lines_run == NULL &&
+		    (d->lines_run = mbox_cache_run_new(d->mb, MBOX_CACHE_HDR_LINES)) == NULL)
+			fatal("out of memory");
+		if (mbox_cache_run_get(d->lines_run, d->info.uid, &data, &len) == 1) {
+			d->lines = data;
+			d->lines_len = len;
+		}
+	}
+	*len_r = d->lines_len;
+	return d->lines_len > 0 ? d->lines : NULL;
 }
 
-/* Every field not yet held, from the header lines entry or the file. Read from the file, they
-   are queued for the cache with the header lines entry; read from the entry, nothing is
-   written: the entry answers the next search as fast as eight blobs would, and writing
-   800,000 blobs made a first FROM search of a listed 100,000-message folder take 7 s. */
+/* The unfolded value of field h in the header section hdr ("" when absent), malloc'ed. */
+static char *imap_hdr_value(const uint8_t *hdr, size_t hlen, enum imap_hdr h, size_t *len_r)
+{
+	struct mime_field f;
+	char *val;
+
+	*len_r = 0;
+	if (hdr == NULL || mime_header_find(hdr, hlen, imap_hdr_fields[h].name, &f) != 1)
+		return imap_strndup("", 0);
+	val = malloc(f.value_len + 1);
+	if (val == NULL)
+		fatal("out of memory");
+	*len_r = mime_unfold(f.value, f.value_len, val);
+	return val;
+}
+
+/* Every field not yet held, from the file, queued for the cache with the header lines entry
+   so that the file is read once. */
 static void imap_msgdata_from_file(struct imap_msgdata *d)
 {
 	size_t hlen = 0;
-	void *owned;
-	const uint8_t *hdr = imap_msgdata_cached_lines(d, &hlen, &owned);
-	bool from_lines = hdr != NULL;
+	const uint8_t *hdr = imap_msgdata_header(d, &hlen);
 	struct imap_hdr_pending *pend = NULL;
 
-	if (!from_lines)
-		hdr = imap_msgdata_header(d, &hlen);
-	if (hdr != NULL && !from_lines) {
+	if (hdr != NULL) {
 		if (d->npending % IMAP_MSGDATA_BATCH == 0) {
 			d->pending = realloc(d->pending, (d->npending + IMAP_MSGDATA_BATCH) *
 			                                     sizeof(*d->pending));
@@ -207,18 +246,9 @@ static void imap_msgdata_from_file(struct imap_msgdata *d)
 		(void)mime_hdrcache_build(hdr, hlen, &pend->lines);
 	}
 	for (int h = 0; h < IMAP_HDR_COUNT; h++) {
-		struct mime_field f;
-		char *val;
-		size_t len = 0;
+		size_t len;
+		char *val = imap_hdr_value(hdr, hlen, h, &len);
 
-		if (hdr != NULL && mime_header_find(hdr, hlen, imap_hdr_fields[h].name, &f) == 1) {
-			val = malloc(f.value_len + 1);
-			if (val == NULL)
-				fatal("out of memory");
-			len = mime_unfold(f.value, f.value_len, val);
-		} else {
-			val = imap_strndup("", 0);
-		}
 		if (pend != NULL) {
 			pend->val[h] = imap_strndup(val, len);
 			pend->len[h] = len;
@@ -231,7 +261,6 @@ static void imap_msgdata_from_file(struct imap_msgdata *d)
 		d->hdr_len[h] = len;
 		d->hdr_have[h] = true;
 	}
-	free(owned);
 }
 
 const char *imap_msgdata_hdr(struct imap_msgdata *d, enum imap_hdr h, size_t *len_r)
@@ -239,15 +268,20 @@ const char *imap_msgdata_hdr(struct imap_msgdata *d, enum imap_hdr h, size_t *le
 	if (!d->hdr_have[h]) {
 		void *data;
 		size_t len;
-		int ret;
+		const uint8_t *lines;
 
 		if (d->run[h] == NULL &&
 		    (d->run[h] = mbox_cache_run_new(d->mb, imap_hdr_fields[h].field)) == NULL)
 			fatal("out of memory");
-		ret = mbox_cache_run_get(d->run[h], d->info.uid, &data, &len);
-		if (ret == 1) {
+		if (mbox_cache_run_get(d->run[h], d->info.uid, &data, &len) == 1) {
 			d->hdr[h] = data;
 			d->hdr_len[h] = len;
+			d->hdr_have[h] = true;
+		} else if ((lines = imap_msgdata_lines(d, &len)) != NULL) {
+			/* Nothing is written for it: the entry answers the next search about as
+			   fast as the blobs would, and writing 800,000 blobs made a first FROM
+			   search of a listed 100,000-message folder take 7 s. */
+			d->hdr[h] = imap_hdr_value(lines, len, h, &d->hdr_len[h]);
 			d->hdr_have[h] = true;
 		} else {
 			imap_msgdata_from_file(d);

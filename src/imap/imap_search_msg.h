@@ -36,6 +36,9 @@ enum imap_hdr {
 	IMAP_HDR_COUNT
 };
 
+/* Files up to this size are read into a buffer the handle keeps; bigger ones are mapped. */
+#define IMAP_MSGDATA_READ_MAX (1024u * 1024)
+
 /* Messages whose fields are held for one index transaction. */
 #define IMAP_MSGDATA_BATCH 256u
 
@@ -48,17 +51,23 @@ struct imap_msgdata {
 	bool hdr_have[IMAP_HDR_COUNT];
 	char *hdr[IMAP_HDR_COUNT]; /* malloc'ed, NUL-terminated */
 	size_t hdr_len[IMAP_HDR_COUNT];
-	/* the file, mapped on demand */
+	/* the file, read or mapped on demand */
 	bool file_tried;
 	bool gone;          /* the file could not be opened */
 	const uint8_t *map; /* NULL when gone or empty */
 	size_t map_len, header_len;
+	bool mapped;  /* map is a mapping (a big file), not buf */
+	uint8_t *buf; /* files up to IMAP_MSGDATA_READ_MAX are read into it */
+	size_t buf_size;
 	/* cache writes waiting for a batch */
 	struct imap_hdr_pending *pending;
 	size_t npending;
 	/* cache reads, a chunk of messages at a time per field */
 	struct mbox_cache_run *run[IMAP_HDR_COUNT];
 	struct mbox_cache_run *lines_run; /* the header lines entries FETCH leaves */
+	bool lines_tried;                 /* the message's entry was looked for */
+	void *lines;                      /* and found (malloc'ed) */
+	size_t lines_len;
 };
 
 void imap_msgdata_init(struct imap_msgdata *d, struct mbox *mb);

@@ -244,13 +244,18 @@ def test_header_search_is_answered_from_the_cache_after_the_first_time(imapd):
     r.close()
 
 
-def _cache_rows(m):
+def _index_rows(m, table):
+    """Rows of a table of bob's mail index, read behind maild's back."""
     import sqlite3
     db = sqlite3.connect(f"file:{maildir(m) / 'maild-index.sqlite'}?mode=ro", uri=True)
     try:
-        return db.execute("SELECT count(*) FROM cache").fetchone()[0]
+        return db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     finally:
         db.close()
+
+
+def _cache_rows(m):
+    return _index_rows(m, "cache")
 
 
 def test_a_first_header_search_after_a_listing_reads_the_header_lines_fetch_left(imapd):
@@ -719,12 +724,7 @@ def test_capabilities_announce_the_thread_and_sort_extensions(imapd):
 
 
 def _indexed_texts(m):
-    import sqlite3
-    db = sqlite3.connect(f"file:{maildir(m) / 'maild-index.sqlite'}?mode=ro", uri=True)
-    try:
-        return db.execute("SELECT count(*) FROM fts_docsize").fetchone()[0]
-    finally:
-        db.close()
+    return _index_rows(m, "fts_docsize")
 
 
 def test_a_big_folder_is_indexed_in_the_background_after_select(make_imapd):
