@@ -74,7 +74,8 @@ static void test_new_mail_gets_ascending_uids_and_moves_to_cur(void **state)
 	assert_int_equal(mbox_uid(other, 3), 3);
 	mbox_close(&other);
 
-	/* Two deliveries in one second: 99,999 microseconds before 100,001, not as strcmp has it. */
+	/* Two deliveries in one second: 99,999 microseconds before 100,001, not as strcmp has it.
+	 */
 	mh_put(root, "new/1700000009.M100001P1Q9.host,S=5,W=5", "later");
 	mh_put(root, "new/1700000009.M99999P1Q8.host,S=7,W=7", "earlier");
 	assert_int_equal(mbox_sync(mb, 0, NULL), 0);
@@ -393,6 +394,46 @@ static void test_store_follows_a_concurrent_rename(void **state)
 	mbox_close(&mb);
 }
 
+/* A file another program renamed is found by its base: one flag more or less is tried
+   directly, anything else (two flags, a keyword) by reading cur/. */
+static void test_a_renamed_file_is_found_whatever_changed(void **state)
+{
+	static const struct {
+		const char *from, *to;
+	} renames[] = {
+	    {":2,", ":2,S"},      /* one flag added: guessed */
+	    {":2,S", ":2,FS"},    /* one added before the others: guessed */
+	    {":2,FS", ":2,F"},    /* one removed: guessed */
+	    {":2,F", ":2,DST"},   /* several: listed */
+	    {":2,DST", ":2,STa"}, /* a keyword: listed */
+	    {":2,STa", ":2,"},    /* all removed: listed */
+	};
+	const char *root = *state;
+	const char *base = "1700000002.M2P1Q2.host,S=3,W=3";
+	char from[4096], to[4096], got[512];
+	struct mbox *mb;
+
+	put3_new(root);
+	mb = mh_open(root, "");
+	for (size_t i = 0; i < sizeof(renames) / sizeof(renames[0]); i++) {
+		int fd;
+
+		snprintf(from, sizeof(from), "%s/cur/%s%s", root, base, renames[i].from);
+		snprintf(to, sizeof(to), "%s/cur/%s%s", root, base, renames[i].to);
+		assert_int_equal(rename(from, to), 0);
+		fd = mbox_msg_open(mb, 2);
+		if (fd < 0)
+			fail_msg("%s -> %s not found", renames[i].from, renames[i].to);
+		close(fd);
+	}
+	/* and a file that is really gone is not found */
+	assert_int_equal(mh_find(root, "cur", "1700000002.", got, sizeof(got)), 0);
+	snprintf(from, sizeof(from), "%s/cur/%s", root, got);
+	assert_int_equal(unlink(from), 0);
+	assert_true(mbox_msg_open(mb, 2) < 0);
+	mbox_close(&mb);
+}
+
 static void test_expunge_removes_files_and_updates_quota(void **state)
 {
 	const char *root = *state;
@@ -487,8 +528,7 @@ static struct timespec cur_mtime(const char *root)
 	return st.st_mtim;
 }
 
-static void test_own_changes_need_no_scan_and_a_hidden_change_is_found_a_second_later(
-    void **state)
+static void test_own_changes_need_no_scan_and_a_hidden_change_is_found_a_second_later(void **state)
 {
 	const char *root = *state;
 	const char *text = "Subject: appended\r\n\r\nbody\r\n";
@@ -645,13 +685,13 @@ static void test_a_version_1_index_is_upgraded_in_place(void **state)
 	mbox_close(&mb);
 	/* As the first release wrote it: no scan record. */
 	mh_sql_run(root, "ALTER TABLE folders DROP COLUMN scan_cur_mtime_ns;"
-	              "ALTER TABLE folders DROP COLUMN scan_new_mtime_ns;"
-	              "ALTER TABLE folders DROP COLUMN scan_started_ns;"
-	              "ALTER TABLE folders DROP COLUMN scan_modseq;"
-	              "ALTER TABLE folders DROP COLUMN msgs_gen;"
-	              "DROP TABLE fts_gone;"
-	              "INSERT INTO cache VALUES (1, 1, 1, x'00');"
-	              "PRAGMA user_version = 1;");
+	                 "ALTER TABLE folders DROP COLUMN scan_new_mtime_ns;"
+	                 "ALTER TABLE folders DROP COLUMN scan_started_ns;"
+	                 "ALTER TABLE folders DROP COLUMN scan_modseq;"
+	                 "ALTER TABLE folders DROP COLUMN msgs_gen;"
+	                 "DROP TABLE fts_gone;"
+	                 "INSERT INTO cache VALUES (1, 1, 1, x'00');"
+	                 "PRAGMA user_version = 1;");
 	mb = mh_open(root, "");
 	assert_int_equal(mbox_uidvalidity(mb), uidvalidity);
 	assert_int_equal(mbox_count(mb), 3);
@@ -660,7 +700,8 @@ static void test_a_version_1_index_is_upgraded_in_place(void **state)
 	assert_int_equal(mh_sql_int(root, "SELECT count(*) FROM fts_gone"), 0);
 	/* Upgraded, not rebuilt: what it had cached is still there. */
 	assert_int_equal(mh_sql_int(root, "SELECT count(*) FROM cache"), 1);
-	assert_int_equal(mh_sql_int(root, "SELECT count(*) FROM folders WHERE scan_started_ns > 0"), 1);
+	assert_int_equal(mh_sql_int(root, "SELECT count(*) FROM folders WHERE scan_started_ns > 0"),
+	                 1);
 }
 
 static void test_seq_ranges_for_uid_sets(void **state)
@@ -705,16 +746,19 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_new_mail_gets_ascending_uids_and_moves_to_cur,
 	                                    mh_setup, mh_teardown),
 	    cmocka_unit_test_setup_teardown(test_uid_list_is_dovecot_v3, mh_setup, mh_teardown),
-	    cmocka_unit_test_setup_teardown(test_uids_survive_index_deletion, mh_setup, mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_uids_survive_index_deletion, mh_setup,
+	                                    mh_teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_index_is_rebuilt, mh_setup, mh_teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_uid_list_is_written_again, mh_setup,
 	                                    mh_teardown),
-	    cmocka_unit_test_setup_teardown(test_external_add_delete_and_rename_are_noticed, mh_setup,
-	                                    mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_external_add_delete_and_rename_are_noticed,
+	                                    mh_setup, mh_teardown),
 	    cmocka_unit_test_setup_teardown(test_flags_and_keywords_round_trip_through_file_names,
 	                                    mh_setup, mh_teardown),
 	    cmocka_unit_test_setup_teardown(test_unchangedsince_refuses_messages_changed_later,
 	                                    mh_setup, mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_a_renamed_file_is_found_whatever_changed, mh_setup,
+	                                    mh_teardown),
 	    cmocka_unit_test_setup_teardown(test_store_follows_a_concurrent_rename, mh_setup,
 	                                    mh_teardown),
 	    cmocka_unit_test_setup_teardown(test_expunge_removes_files_and_updates_quota, mh_setup,
@@ -731,7 +775,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_a_version_1_index_is_upgraded_in_place, mh_setup,
 	                                    mh_teardown),
 	    cmocka_unit_test_setup_teardown(test_seq_ranges_for_uid_sets, mh_setup, mh_teardown),
-	    cmocka_unit_test_setup_teardown(test_bad_folder_names_are_refused, mh_setup, mh_teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_folder_names_are_refused, mh_setup,
+	                                    mh_teardown),
 	    cmocka_unit_test_setup_teardown(test_a_handle_that_leaves_new_alone_takes_no_recent,
 	                                    mh_setup, mh_teardown),
 	};
