@@ -121,7 +121,11 @@ static void imap_msgdata_map(struct imap_msgdata *d)
 		d->gone = true; /* expunged by someone else: the next sync reports it */
 		return;
 	}
-	if (fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size <= IMAP_MSGDATA_READ_MAX) {
+	if (fstat(fd, &st) < 0 || st.st_size <= 0) {
+		close(fd);
+		return; /* empty: map stays NULL */
+	}
+	if (st.st_size <= IMAP_MSGDATA_READ_MAX) {
 		/* Read, not mapped: unmapping in a process with other busy threads (the
 		   indexer, other searches) costs a TLB shootdown on every core, a seventh of
 		   a whole-folder scan's time. */
@@ -141,10 +145,12 @@ static void imap_msgdata_map(struct imap_msgdata *d)
 				break;
 			got += (size_t)n;
 		}
-		d->map = got > 0 ? d->buf : NULL;
-		d->map_len = got;
-		d->header_len = mime_header_size(d->map, d->map_len);
-	} else if (st.st_size > 0) {
+		if (got > 0) {
+			d->map = d->buf;
+			d->map_len = got;
+			d->header_len = mime_header_size(d->map, d->map_len);
+		}
+	} else {
 		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (p != MAP_FAILED) {
 			d->map = p;
