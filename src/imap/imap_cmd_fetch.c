@@ -197,8 +197,6 @@ static void imap_fetch_vanished_flush(struct imap_session *s, struct mime_buf *b
 	mime_buf_truncate(b, start);
 }
 
-/* RFC 7162 3.2.6: UIDs of the set that are no longer in the folder, up to the last UID ever
-   given. Without an expunge log every such UID is reported, which 3.2.6 allows. */
 /* "lo:hi", or "lo" alone, after a comma unless it is the first since start. */
 static void imap_vanished_range(struct mime_buf *b, size_t start, uint32_t lo, uint32_t hi)
 {
@@ -211,6 +209,8 @@ static void imap_vanished_range(struct mime_buf *b, size_t start, uint32_t lo, u
 	}
 }
 
+/* RFC 7162 3.2.6: UIDs of the set that are no longer in the folder, up to the last UID ever
+   given. Without an expunge log every such UID is reported, which 3.2.6 allows. */
 static void imap_fetch_vanished(struct imap_session *s, const struct imap_arg *set_arg)
 {
 	struct mbox *mb = s->sel->mb;

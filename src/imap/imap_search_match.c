@@ -20,7 +20,7 @@ struct imap_match {
 	bool sent_ok;
 	uint64_t vsize;
 	/* BODY/TEXT of a message the full-text index has no text of: read from the file, folded */
-	const uint32_t *unindexed; /* seqs, ascending */
+	uint32_t *unindexed; /* seqs, ascending, malloc'ed */
 	size_t nunindexed, next_unindexed;
 	bool direct;      /* the current message is one of them */
 	bool text_have;   /* text_header and text_body hold its text */
@@ -97,31 +97,16 @@ static int imap_search_fts_keys(struct mbox *mb, struct imap_search_key *k, bool
 	return 0;
 }
 
-/* Before BODY/TEXT keys are answered: the text of removed messages out of the index, a few
-   missing texts in, and the list of messages still without text (*unindexed_r, for a direct
-   read). The list is taken before the index is queried, so a message the background indexer
-   adds in between is in both, and answered the same either way. */
+/* Before BODY/TEXT keys are answered: the index brought up to date when few texts are
+   missing, else the list of messages without text (m->unindexed, read directly). The list is
+   taken before the index is queried, so a message the background indexer adds in between is
+   in both, and answered the same either way. */
 static int imap_search_fts_prepare(struct imap_match *m, struct imap_search_prog *prog,
-                                   uint32_t **unindexed_r, char **error_r)
+                                   char **error_r)
 {
-	size_t n;
-
-	if (mbox_fts_purge(m->mb) < 0) {
-		*error_r = imap_search_error(m->mb);
+	if (imap_search_fts_catch_up(m->mb, IMAP_SEARCH_FTS_INLINE_MAX, IMAP_MSGDATA_BATCH, NULL,
+	                             &m->unindexed, &m->nunindexed, error_r) < 0)
 		return -1;
-	}
-	if (imap_search_fts_unindexed(m->mb, unindexed_r, &n, error_r) < 0)
-		return -1;
-	if (n > 0 && n <= IMAP_SEARCH_FTS_INLINE_MAX) {
-		if (imap_search_fts_index(m->mb, *unindexed_r, n, IMAP_MSGDATA_BATCH, NULL,
-		                          error_r) < 0)
-			return -1;
-		free(*unindexed_r);
-		*unindexed_r = NULL;
-		n = 0;
-	}
-	m->unindexed = *unindexed_r;
-	m->nunindexed = n;
 	if (imap_search_fts_keys(m->mb, prog->root, &m->want_header) < 0) {
 		*error_r = imap_search_error(m->mb);
 		return -1;
@@ -401,12 +386,11 @@ int imap_search_run(struct mbox *mb, struct imap_search_prog *prog,
 {
 	struct imap_match m = {.mb = mb};
 	uint32_t count = mbox_count(mb);
-	uint32_t *unindexed = NULL;
 	size_t cap = 0;
 
 	memset(res_r, 0, sizeof(*res_r));
-	if (prog->ntext > 0 && imap_search_fts_prepare(&m, prog, &unindexed, error_r) < 0) {
-		free(unindexed);
+	if (prog->ntext > 0 && imap_search_fts_prepare(&m, prog, error_r) < 0) {
+		free(m.unindexed);
 		return -1;
 	}
 	imap_msgdata_init(&m.d, mb);
@@ -430,7 +414,7 @@ int imap_search_run(struct mbox *mb, struct imap_search_prog *prog,
 	mime_buf_free(&m.text_body);
 	mime_buf_free(&m.raw_header);
 	mime_buf_free(&m.raw_body);
-	free(unindexed);
+	free(m.unindexed);
 	return 0;
 }
 

@@ -461,20 +461,35 @@ int imap_search_fts_index(struct mbox *mb, const uint32_t *seqs, size_t count, s
 	return rc;
 }
 
-int imap_search_fts_update_batched(struct mbox *mb, size_t batch_max, const atomic_bool *stop,
-                                   char **error_r)
+int imap_search_fts_catch_up(struct mbox *mb, size_t index_max, size_t batch_max,
+                             const atomic_bool *stop, uint32_t **seqs_r, size_t *count_r,
+                             char **error_r)
 {
-	uint32_t *seqs;
-	size_t n;
 	int rc;
 
+	*seqs_r = NULL;
+	*count_r = 0;
 	if (mbox_fts_purge(mb) < 0) {
 		*error_r = imap_fts_error(mb);
 		return -1;
 	}
-	if (imap_search_fts_unindexed(mb, &seqs, &n, error_r) < 0)
+	if (imap_search_fts_unindexed(mb, seqs_r, count_r, error_r) < 0)
 		return -1;
-	rc = imap_search_fts_index(mb, seqs, n, batch_max, stop, error_r);
-	free(seqs);
+	if (*count_r == 0 || *count_r > index_max)
+		return 0;
+	rc = imap_search_fts_index(mb, *seqs_r, *count_r, batch_max, stop, error_r);
+	free(*seqs_r);
+	*seqs_r = NULL;
+	*count_r = 0;
 	return rc;
+}
+
+int imap_search_fts_update_batched(struct mbox *mb, size_t batch_max, const atomic_bool *stop,
+                                   char **error_r)
+{
+	uint32_t *left;
+	size_t n;
+
+	/* every one indexed: nothing is left */
+	return imap_search_fts_catch_up(mb, SIZE_MAX, batch_max, stop, &left, &n, error_r);
 }

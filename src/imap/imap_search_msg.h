@@ -93,8 +93,14 @@ int imap_search_fts_unindexed(struct mbox *mb, uint32_t **seqs_r, size_t *count_
    gone is left out. 0, or -1 with *error_r malloc'ed. */
 int imap_search_fts_index(struct mbox *mb, const uint32_t *seqs, size_t count, size_t batch_max,
                           const atomic_bool *stop, char **error_r);
-/* Bring mb's full-text index up to date: the text of removed messages out (mbox_fts_purge),
-   then imap_search_fts_index() of every message it lacks. */
+/* Bring mb's full-text index toward its view: the text of removed messages out
+   (mbox_fts_purge), then, when no more than index_max messages lack text, theirs in
+   (imap_search_fts_index). The messages still without text are left in *seqs_r and *count_r
+   (malloc'ed, NULL when none). 0, or -1 with *error_r malloc'ed. */
+int imap_search_fts_catch_up(struct mbox *mb, size_t index_max, size_t batch_max,
+                             const atomic_bool *stop, uint32_t **seqs_r, size_t *count_r,
+                             char **error_r);
+/* The same with no limit: every message it lacks is indexed. */
 int imap_search_fts_update_batched(struct mbox *mb, size_t batch_max, const atomic_bool *stop,
                                    char **error_r);
 /* The current message's text as the index holds it, appended: every header field as

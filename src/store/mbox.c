@@ -560,15 +560,6 @@ int mbox_fts_missing(const char *maildir_root, const char *folder, uint64_t *mis
 	return ret < 0 ? -1 : 0;
 }
 
-int mbox_fts_has(struct mbox *mb, uint32_t uid)
-{
-	if (mbox_resume(mb) < 0)
-		return -1;
-	int ret = mbox_index_fts_has(mb->idx, mb->fi.id, uid);
-
-	return ret < 0 ? mbox_fail_index(mb) : ret;
-}
-
 /* About a tenth of a second of FTS5 work per transaction. */
 #define MBOX_FTS_PURGE_BATCH 128u
 

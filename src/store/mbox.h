@@ -287,9 +287,6 @@ enum mbox_search_scope {
 
 /* Index the decoded text (UTF-8) of a message; header may be NULL. Replaces earlier text. */
 int mbox_fts_set(struct mbox *mb, uint32_t uid, const char *header, const char *body);
-/* 1 when the message's text is indexed, 0 when not (the caller indexes it before a SEARCH
-   relies on the index), -1. */
-int mbox_fts_has(struct mbox *mb, uint32_t uid);
 /* UIDs of the messages whose text is indexed, ascending, malloc'ed (NULL when none); with
    UIDs of messages removed and not purged yet. Milliseconds for 100,000. 0 or -1. */
 int mbox_fts_indexed(struct mbox *mb, uint32_t **uids_r, size_t *count_r);

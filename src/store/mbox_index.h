@@ -151,8 +151,6 @@ enum mbox_index_fts_scope {
 /* Replace the text of a message (UTF-8; header may be NULL). */
 int mbox_index_fts_set(struct mbox_index *idx, int64_t folder_id, uint32_t uid, const char *header,
                        const char *body);
-/* 1 when the message has text, 0 when not, -1. */
-int mbox_index_fts_has(struct mbox_index *idx, int64_t folder_id, uint32_t uid);
 /* UIDs (ascending, malloc'ed) of the folder's messages that have text, with those of removed
    messages not purged yet: one walk of FTS5's small per-document table. */
 int mbox_index_fts_indexed(struct mbox_index *idx, int64_t folder_id, uint32_t **uids_r,

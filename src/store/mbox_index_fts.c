@@ -114,22 +114,6 @@ int mbox_index_fts_set(struct mbox_index *idx, int64_t folder_id, uint32_t uid, 
 	return mix_run(idx, st, "add text");
 }
 
-int mbox_index_fts_has(struct mbox_index *idx, int64_t folder_id, uint32_t uid)
-{
-	sqlite3_stmt *st = mix_stmt(idx, MIX_FTS_HAS, "SELECT 1 FROM fts WHERE rowid = ?");
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, mix_fts_rowid(folder_id, uid));
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : mix_fail(idx, rc, "read text");
-}
-
 /* Run once per check, not per message: not worth a prepared statement of its own. */
 static int mix_count(struct mbox_index *idx, const char *sql, int64_t folder_id, uint64_t *n_r)
 {

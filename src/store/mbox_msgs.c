@@ -265,32 +265,19 @@ int mbox_find_renamed(struct mbox *mb, const char *base, size_t base_len, char *
 static int mbox_guess_renamed(struct mbox *mb, const struct mbox_msg *msg, char *name_r,
                               size_t size)
 {
-	static const char system_flags[] = "DFPRST";
 	struct maildir_name_info info;
+	uint8_t flags;
+	uint32_t keywords;
 	struct stat st;
 
 	if (maildir_name_parse(msg->name, &info) != 1 || info.base_len != msg->base_len)
 		return 0;
-	for (const char *f = system_flags; *f != '\0'; f++) {
-		char flags[64];
-		const char *had = strchr(info.flags, *f);
-		size_t n = 0;
-		int len;
-
-		/* info.flags is sorted (ASCII): rebuild it with *f toggled, still sorted */
-		for (const char *c = info.flags; *c != '\0' && n + 2 < sizeof(flags); c++) {
-			if (had == NULL && *f < *c && (n == 0 || flags[n - 1] < *f))
-				flags[n++] = *f;
-			if (c != had)
-				flags[n++] = *c;
-		}
-		if (had == NULL && (n == 0 || flags[n - 1] < *f))
-			flags[n++] = *f;
-		flags[n] = '\0';
-		len = snprintf(name_r, size, "%.*s:2,%s", (int)msg->base_len, msg->name, flags);
-		if (len < 0 || (size_t)len >= size)
-			return 0;
-		if (fstatat(mb->cur_fd, name_r, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	mbox_flags_parse(info.flags, &flags, &keywords);
+	for (unsigned bit = 1; bit <= MBOX_FLAGS_ALL; bit <<= 1) {
+		/* named as a STORE of this one flag would name it */
+		if (mbox_flags_name(msg->name, msg->base_len, (uint8_t)(flags ^ bit), keywords,
+		                    info.flags, name_r, size) == 0 &&
+		    fstatat(mb->cur_fd, name_r, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    S_ISREG(st.st_mode))
 			return 1;
 	}
